@@ -1,0 +1,193 @@
+"""The detector SDK: what a grooming detector is, seen from the harness.
+
+A detector turns a conversation (or a prefix of one) into a risk score in [0, 1]. It never
+decides: alert policies in the harness turn score histories into alerts. Implement
+:meth:`Detector.score` and you have a working detector; override :meth:`Detector.session`
+(and, for speed, :meth:`Detector.score_prefixes`) when the detector can update its score one
+message at a time.
+
+This module imports nothing from ``benchmarks``: a vendor implements a detector against
+``detectors`` alone.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+Conversation = Sequence["Message"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message as a detector sees it.
+
+    Attributes:
+        author: the author's id within the corpus.
+        text: the message body (may be empty).
+        time: epoch seconds, or None when the corpus has no usable clock.
+        index: 1-based position in the conversation.
+    """
+
+    author: str
+    text: str
+    time: float | None = None
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class DetectorMetadata:
+    """What a result must say about the detector that produced it.
+
+    Attributes:
+        name: the detector's name; equal to its config file's name (checked by a test).
+        version: bumped whenever scores may change.
+        description: one line.
+        reference: paper, product page or "" when none.
+        licence: licence of the detector (and of its weights).
+        trained_on: ``corpus@fingerprint:split`` strings, so that a result on an overlapping
+            split is flagged as leakage.
+        stateful: True when the streaming session keeps state between messages.
+    """
+
+    name: str
+    version: str
+    description: str
+    reference: str = ""
+    licence: str = "Apache-2.0"
+    trained_on: tuple[str, ...] = field(default_factory=tuple)
+    stateful: bool = False
+
+
+def checkpoints(n_messages: int, every: int = 1) -> list[int]:
+    """Return the 1-based message indices at which a stream is scored.
+
+    Every ``every``-th message, and always the last one, so that the final decision sees the
+    whole conversation.
+
+    Examples:
+        >>> checkpoints(5)
+        [1, 2, 3, 4, 5]
+        >>> checkpoints(7, every=3)
+        [3, 6, 7]
+        >>> checkpoints(0)
+        []
+    """
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    points = list(range(every, n_messages + 1, every))
+    if n_messages and (not points or points[-1] != n_messages):
+        points.append(n_messages)
+    return points
+
+
+class Session(ABC):
+    """A streaming session: messages in, one at a time; the current risk score out."""
+
+    @abstractmethod
+    def observe(self, message: Message) -> None:
+        """Take the next message of the conversation."""
+
+    @abstractmethod
+    def score(self) -> float:
+        """Return the risk score given every message observed so far."""
+
+    def update(self, message: Message) -> float:
+        """Observe ``message`` and return the new score."""
+        self.observe(message)
+        return self.score()
+
+    def explain(self) -> Mapping[str, object]:
+        """Return why the current score is what it is (empty when the detector cannot say)."""
+        return {}
+
+
+class PrefixSession(Session):
+    """The default session: keeps the prefix and re-scores it whole (quadratic, but exact)."""
+
+    def __init__(self, detector: Detector) -> None:
+        self._detector = detector
+        self._messages: list[Message] = []
+
+    def observe(self, message: Message) -> None:
+        self._messages.append(message)
+
+    def score(self) -> float:
+        return self._detector.score([tuple(self._messages)])[0]
+
+
+class Detector(ABC):
+    """A grooming detector. Subclasses set :attr:`metadata` and implement :meth:`score`."""
+
+    metadata: DetectorMetadata
+
+    @abstractmethod
+    def score(self, conversations: Sequence[Conversation]) -> list[float]:
+        """Score each conversation (or prefix) as a whole; one float in [0, 1] each."""
+
+    def session(self) -> Session:
+        """Open a streaming session for one conversation."""
+        return PrefixSession(self)
+
+    def score_prefixes(
+        self, conversations: Sequence[Conversation], every: int = 1
+    ) -> list[list[float]]:
+        """Return, per conversation, the scores at each of its :func:`checkpoints`.
+
+        The score at message k depends only on messages 1..k. The default runs one session per
+        conversation; incremental detectors override this with a batched computation that
+        gives the same numbers.
+        """
+        out: list[list[float]] = []
+        for conversation in conversations:
+            session = self.session()
+            wanted = set(checkpoints(len(conversation), every))
+            scores: list[float] = []
+            for message in conversation:
+                session.observe(message)
+                if message.index in wanted:
+                    scores.append(session.score())
+            out.append(scores)
+        return out
+
+
+class TrainableDetector(Detector):
+    """A detector that learns from labelled conversations and can be saved and loaded."""
+
+    @abstractmethod
+    def fit(
+        self, conversations: Sequence[Conversation], labels: Sequence[int], trained_on: str
+    ) -> None:
+        """Learn from ``conversations``; ``trained_on`` names the data (``corpus@fp:split``)."""
+
+    @abstractmethod
+    def save(self, path: str) -> None:
+        """Write the fitted model and its metadata under folder ``path``."""
+
+    @abstractmethod
+    def load(self, path: str) -> None:
+        """Read a model written by :meth:`save`."""
+
+    @property
+    @abstractmethod
+    def is_fitted(self) -> bool:
+        """True once the detector can score."""
+
+
+def check_score(value: float) -> float:
+    """Return ``value`` as a float, raising when it is not a finite number in [0, 1].
+
+    Examples:
+        >>> check_score(0.25)
+        0.25
+        >>> check_score(float("nan"))
+        Traceback (most recent call last):
+        ...
+        ValueError: score must be a finite number in [0, 1], got nan
+    """
+    score = float(value)
+    if not math.isfinite(score) or not 0.0 <= score <= 1.0:
+        raise ValueError(f"score must be a finite number in [0, 1], got {score}")
+    return score
