@@ -1,0 +1,143 @@
+"""What one `groombench` job does with its composed config: load, train if needed, evaluate, log.
+
+The Hydra entry points in :mod:`benchmarks.cli` are thin; everything here takes a plain
+`DictConfig`, so tests call it directly with a config composed by Hydra's compose API.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from benchmarks.components import build, plain
+from benchmarks.corpora.base import Corpus
+from benchmarks.evaluation import Evaluation, evaluate_detector
+from benchmarks.runner import RunnerConfig, to_messages
+from detectors import Detector, TrainableDetector
+
+log = logging.getLogger(__name__)
+
+
+def absolute_paths(cfg: DictConfig) -> None:
+    """Make ``paths.*`` absolute (relative to the current directory) before anything uses them."""
+    for key in ("root", "models", "cache"):
+        cfg.paths[key] = str(Path(str(cfg.paths[key])).expanduser().resolve())
+
+
+def load_corpus(cfg: DictConfig) -> Corpus:
+    """Instantiate the corpus named by the config."""
+    corpus = build(cfg.corpus)
+    if not isinstance(corpus, Corpus):
+        raise TypeError(f"corpus config {cfg.corpus._target_} did not return a Corpus")
+    return corpus
+
+
+def default_model_path(cfg: DictConfig, detector: Detector, corpus: Corpus) -> Path:
+    """Where a trainable detector's model lives when ``detector.model_path`` is null."""
+    reference = corpus.reference(str(cfg.train_split))
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", reference)
+    return Path(str(cfg.paths.models)) / detector.metadata.name / safe
+
+
+def train_detector(detector: TrainableDetector, corpus: Corpus, split: str, target: Path) -> None:
+    """Fit ``detector`` on ``corpus[split]`` and save it to ``target`` atomically."""
+    data = corpus.split(split)
+    log.info("training %s on %s (%d conversations)", detector.metadata.name,
+             corpus.reference(split), len(data))
+    conversations = [to_messages(raw) for raw in data["messages"]]
+    detector.fit(conversations, list(data["label"]), trained_on=corpus.reference(split))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target, then rename: a parallel job never sees half a model.
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    detector.save(str(staging))
+    try:
+        staging.rename(target)
+    except OSError:  # another job won the race; its model is equivalent (same data, same seed)
+        log.info("model %s appeared meanwhile; keeping it", target)
+
+
+def prepare_detector(cfg: DictConfig, corpus: Corpus) -> Detector:
+    """Instantiate the detector; load or (per ``cfg.train``) train a trainable one."""
+    detector = build(cfg.detector)
+    if not isinstance(detector, Detector):
+        raise TypeError(f"detector config {cfg.detector._target_} did not return a Detector")
+    if isinstance(detector, TrainableDetector) and not detector.is_fitted:
+        if cfg.split == cfg.train_split:
+            raise ValueError(
+                f"split and train_split are both '{cfg.split}': a detector must never be scored "
+                "on the data it learned from; choose another split"
+            )
+        target = default_model_path(cfg, detector, corpus)
+        if not (target / "metadata.json").exists():
+            if cfg.train == "never":
+                raise FileNotFoundError(
+                    f"no trained model at {target} and train=never; run `groombench-train "
+                    f"detector={detector.metadata.name}` or set detector.model_path"
+                )
+            train_detector(detector, corpus, str(cfg.train_split), target)
+        detector.load(str(target))
+    return detector
+
+
+def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
+    """Evaluate the configured detector on the configured corpus split; log it; return it."""
+    from benchmarks import tracking
+
+    absolute_paths(cfg)
+    corpus = load_corpus(cfg)
+    detector = prepare_detector(cfg, corpus)
+    policy = build(cfg.policy)
+    runner = RunnerConfig(**plain(cfg.runner))
+    evaluation = evaluate_detector(
+        detector,
+        corpus,
+        split=str(cfg.split),
+        policy=policy,
+        policy_params=plain(cfg.policy),
+        runner=runner,
+        latency_p=cfg.latency_p,
+        output_dir=output_dir,
+    )
+    config = public_config(cfg)
+    (Path(output_dir) / "config.yaml").write_text(OmegaConf.to_yaml(config), encoding="utf-8")
+    if cfg.tracking.enabled:
+        uri = tracking.resolve_uri(cfg.tracking.uri, cfg.paths.root)
+        run_id = tracking.log_evaluation(
+            evaluation,
+            uri=uri,
+            experiment=str(cfg.tracking.experiment),
+            config=OmegaConf.to_container(config, resolve=True),  # type: ignore[arg-type]
+            run_dir=output_dir,
+            parent_run_id=os.environ.get(tracking.PARENT_RUN_ENV) or _parent_from(output_dir),
+        )
+        log.info("logged MLflow run %s to %s", run_id, uri)
+    return evaluation
+
+
+def public_config(cfg: DictConfig) -> DictConfig:
+    """Return the resolved config with secret-looking keys removed (safe to save and log)."""
+    from benchmarks.tracking import SECRET_KEY
+
+    data: Any = OmegaConf.to_container(cfg, resolve=True)
+
+    def scrub(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: scrub(v) for k, v in node.items() if not SECRET_KEY.search(str(k))}
+        if isinstance(node, list):
+            return [scrub(v) for v in node]
+        return node
+
+    return OmegaConf.create(scrub(data))
+
+
+def _parent_from(output_dir: str | Path) -> str | None:
+    from benchmarks.tracking import PARENT_RUN_FILE
+
+    marker = Path(output_dir).parent / PARENT_RUN_FILE
+    return marker.read_text().strip() if marker.exists() else None

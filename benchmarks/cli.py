@@ -1,0 +1,50 @@
+"""Console entry points. Heavy imports happen inside the task functions, so --help is fast."""
+
+from __future__ import annotations
+
+import logging
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+log = logging.getLogger("groombench")
+
+
+def _output_dir() -> str:
+    return str(HydraConfig.get().runtime.output_dir)
+
+
+@hydra.main(version_base="1.3", config_path="pkg://configs", config_name="groombench")
+def main(cfg: DictConfig) -> float | None:
+    """Evaluate one detector on one corpus split (one job of a sweep)."""
+    from benchmarks.app import run_job
+    from benchmarks.leaderboard import summary_line
+
+    evaluation = run_job(cfg, _output_dir())
+    log.info(summary_line(evaluation.result))
+    value = evaluation.result.metrics.get("f1")
+    return None if value is None else float(value)  # for sweepers that optimise
+
+
+@hydra.main(version_base="1.3", config_path="pkg://configs", config_name="train")
+def train(cfg: DictConfig) -> None:
+    """Fit the configured trainable detector on ``train_split`` and save it."""
+    from pathlib import Path
+
+    from benchmarks.app import absolute_paths, default_model_path, load_corpus, train_detector
+    from benchmarks.components import build
+    from detectors import TrainableDetector
+
+    absolute_paths(cfg)
+    corpus = load_corpus(cfg)
+    detector = build(cfg.detector)
+    if not isinstance(detector, TrainableDetector):
+        raise SystemExit(f"detector '{detector.metadata.name}' is not trainable")
+    explicit = cfg.detector.get("model_path")
+    target = Path(explicit) if explicit else default_model_path(cfg, detector, corpus)
+    if (target / "metadata.json").exists():
+        raise SystemExit(f"{target} already holds a model; remove it or set detector.model_path")
+    train_detector(detector, corpus, str(cfg.train_split), target)
+    print(f"saved {detector.metadata.name} trained on {corpus.reference(str(cfg.train_split))}"
+          f" to {target}")

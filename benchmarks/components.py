@@ -1,0 +1,23 @@
+"""Build components from config: the one place that calls `hydra.utils.instantiate`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+def build(node: DictConfig, /, **overrides: Any) -> Any:
+    """Instantiate a config leaf (``_target_`` plus arguments), with keyword ``overrides``."""
+    from hydra.utils import instantiate
+
+    if "_target_" not in node:
+        raise ValueError(f"config node has no _target_: {OmegaConf.to_yaml(node)}")
+    return instantiate(node, **overrides)
+
+
+def plain(node: DictConfig, *, drop: tuple[str, ...] = ("_target_",)) -> dict[str, Any]:
+    """Return a resolved config node as a plain dict, without ``drop`` keys."""
+    data = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(data, dict)
+    return {str(k): v for k, v in data.items() if k not in drop}

@@ -1,0 +1,151 @@
+"""Leaderboards: compare evaluations side by side, from a sweep folder or from MLflow."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.results import RESULTS_FILE, RunResult
+
+COLUMNS: tuple[str, ...] = (
+    "precision", "recall", "f1", "fpr", "roc_auc", "ttd_median", "detected_before_escalation",
+    "latency_f1", "erde_50", "false_alerts_per_1k", "n_scored", "n_errors",
+)
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.0f}" if value.is_integer() and abs(value) >= 10 else f"{value:.3f}"
+    return str(value)
+
+
+def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """Return rows as a fixed-width text table ('-' marks an undefined value).
+
+    Examples:
+        >>> print(format_table([{"detector": "x", "f1": 0.5}], ["detector", "f1"]))
+        detector  f1   
+        --------  -----
+        x         0.500
+    """
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
+
+
+def result_row(result: RunResult) -> dict[str, Any]:
+    """Flatten a result into one leaderboard row."""
+    row: dict[str, Any] = {
+        "detector": result.detector["name"],
+        "corpus": f"{result.corpus['name']}:{result.corpus['split']}",
+        "policy": result.policy["name"],
+    }
+    row.update(result.metrics)
+    if result.leakage:
+        row["detector"] += " (LEAKAGE)"
+    return row
+
+
+def summary_line(result: RunResult) -> str:
+    """Return a one-line summary of a result for logs."""
+    m = result.metrics
+    return (f"{result.detector['name']} on {result.corpus['name']}:{result.corpus['split']} "
+            f"[{result.policy['name']}]: precision={_cell(m.get('precision'))} "
+            f"recall={_cell(m.get('recall'))} f1={_cell(m.get('f1'))} "
+            f"ttd_median={_cell(m.get('ttd_median'))} n_errors={_cell(m.get('n_errors'))}")
+
+
+def print_sweep(sweep_dir: Path, uri: str | None) -> None:
+    """Print the leaderboard of every job under ``sweep_dir`` and where the results are."""
+    results = [RunResult.load(p) for p in sorted(sweep_dir.glob(f"*/{RESULTS_FILE}"))]
+    if not results:
+        print(f"no results under {sweep_dir}")
+        return
+    rows = sorted((result_row(r) for r in results), key=lambda r: -(r.get("f1") or -1.0))
+    print()
+    print(format_table(rows, ("detector", "corpus", "policy", *COLUMNS)))
+    print(f"\nresults: {sweep_dir}")
+    print("metric definitions: results.json 'definitions'; docs/metrics.md")
+    if uri:
+        print(f"MLflow: mlflow ui --backend-store-uri {uri}")
+
+
+def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, Any]]:
+    """Return one row per latest evaluation (detector, corpus, split, policy) in MLflow."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise SystemExit(f"no experiment '{experiment}' in {uri}; run `groombench` first")
+    query = "tags.`groombench.detector` != ''"
+    if sweep:
+        query += f" and tags.`mlflow.parentRunId` = '{sweep}'"
+    runs = client.search_runs([found.experiment_id], filter_string=query,
+                              order_by=["attributes.start_time DESC"], max_results=5000)
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    for run in runs:
+        tags = run.data.tags
+        key = (tags["groombench.detector"], tags["groombench.corpus"], tags["groombench.split"],
+               tags["groombench.policy"], tags.get("groombench.corpus_sha256", ""))
+        if key in rows:
+            continue  # runs come newest first: keep the latest of each evaluation
+        rows[key] = {
+            "detector": key[0] + (" (LEAKAGE)" if tags.get("groombench.leakage") == "true" else ""),
+            "corpus": f"{key[1]}:{key[2]}", "policy": key[3], "run_id": run.info.run_id[:8],
+        } | dict(run.data.metrics)
+    return sorted(rows.values(), key=lambda r: -(r.get("f1") if r.get("f1") is not None else -1))
+
+
+def latest_sweep(uri: str, experiment: str) -> str | None:
+    """Return the id of the newest sweep parent run, or None."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs([found.experiment_id],
+                              filter_string="tags.`groombench.sweep` = 'parent'",
+                              order_by=["attributes.start_time DESC"], max_results=1)
+    return runs[0].info.run_id if runs else None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``groombench-leaderboard``: print the comparison table from MLflow."""
+    from benchmarks.tracking import resolve_uri
+
+    parser = argparse.ArgumentParser(
+        prog="groombench-leaderboard",
+        description="Compare groombench evaluations logged to MLflow (latest run of each "
+        "detector x corpus split x policy).",
+    )
+    parser.add_argument("--uri", help="tracking URI (default: $MLFLOW_TRACKING_URI, else "
+                        "sqlite:///<root>/mlflow.db)")
+    parser.add_argument("--root", default=None, help="groombench run root (default: "
+                        "$GROOMBENCH_HOME or ./groombench-runs)")
+    parser.add_argument("--experiment", default="groombench")
+    parser.add_argument("--sweep", default=None,
+                        help="'latest' or a parent run id: only that sweep's runs")
+    parser.add_argument("--metrics", default=",".join(COLUMNS),
+                        help="comma-separated metric keys to show")
+    args = parser.parse_args(argv)
+    import os
+
+    root = args.root or os.environ.get("GROOMBENCH_HOME") or "groombench-runs"
+    uri = resolve_uri(args.uri, root)
+    sweep = latest_sweep(uri, args.experiment) if args.sweep == "latest" else args.sweep
+    rows = mlflow_rows(uri, args.experiment, sweep)
+    if not rows:
+        raise SystemExit(f"no groombench runs in experiment '{args.experiment}' at {uri}")
+    columns = ["detector", "corpus", "policy", *args.metrics.split(","), "run_id"]
+    print(format_table(rows, columns))
+    print(f"\n{len(rows)} evaluation(s) from {uri}")

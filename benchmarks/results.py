@@ -1,0 +1,115 @@
+"""The versioned result record of one evaluation (detector x corpus split x policy).
+
+A result is written as ``results.json`` beside ``traces.parquet``. It carries the metrics, a
+sentence per metric saying how it was computed, and the provenance needed to trust it: the
+detector's metadata, the corpus fingerprint, the policy, the runner settings, the package
+version, and a leakage flag when the detector was trained on the split it is scored on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.metrics import METRIC_DEFINITIONS, compute_metrics
+from benchmarks.policies import Policy
+from benchmarks.traces import Traces
+
+RESULT_SCHEMA_VERSION = "1"
+RESULTS_FILE = "results.json"
+TRACES_FILE = "traces.parquet"
+
+TIMING_DEFINITIONS = {
+    "ms_per_message_p50": "median over conversations of detector compute time per message (ms); "
+    "a batch's time is shared among its conversations in proportion to their messages",
+    "ms_per_message_p99": "99th percentile of the same per-message compute time (ms)",
+    "messages_per_second": "messages scored per second of detector compute time",
+}
+
+
+def _clean(value: Any) -> Any:
+    # JSON has no NaN: undefined numbers are written as null, never as 0.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One evaluation's outcome and provenance."""
+
+    detector: dict[str, Any]
+    corpus: dict[str, Any]
+    policy: dict[str, Any]
+    runner: dict[str, Any]
+    metrics: dict[str, float | None]
+    definitions: dict[str, str]
+    metrics_config: dict[str, Any] = field(default_factory=dict)
+    leakage: bool = False
+    notes: tuple[str, ...] = ()
+    schema_version: str = RESULT_SCHEMA_VERSION
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    software: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        out = asdict(self)
+        out["metrics"] = {k: _clean(v) for k, v in self.metrics.items()}
+        out["notes"] = list(self.notes)
+        return out
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``results.json`` into ``folder``; return its path."""
+        target = Path(folder) / RESULTS_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunResult:
+        """Read a ``results.json`` (or the folder holding it)."""
+        file = Path(path)
+        if file.is_dir():
+            file = file / RESULTS_FILE
+        data = json.loads(file.read_text(encoding="utf-8"))
+        if data.get("schema_version") != RESULT_SCHEMA_VERSION:
+            raise ValueError(
+                f"{file}: result schema {data.get('schema_version')!r}, this groombench reads "
+                f"{RESULT_SCHEMA_VERSION!r}"
+            )
+        data["notes"] = tuple(data.get("notes", ()))
+        return cls(**data)
+
+    def with_policy(self, traces: Traces, policy: Policy, params: dict[str, Any]) -> RunResult:
+        """Return this result recomputed from ``traces`` under another policy."""
+        metrics, definitions = score_traces(traces, policy, self.metrics_config.get("latency_p"))
+        return replace(
+            self,
+            policy=describe_policy(policy, params),
+            metrics=metrics,
+            definitions=definitions,
+            notes=(*self.notes, "metrics recomputed from saved traces under another policy"),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+
+def describe_policy(policy: Policy, params: dict[str, Any]) -> dict[str, Any]:
+    """Return the policy's name, parameters and one-sentence rule."""
+    return {"name": policy.name, "params": params, "rule": policy.describe()}
+
+
+def score_traces(
+    traces: Traces, policy: Policy, latency_p: float | None = None
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Compute every metric from traces under ``policy``; return (metrics, definitions)."""
+    outcomes = traces.outcomes(policy)
+    metrics: dict[str, float | None] = dict(compute_metrics(outcomes, latency_p=latency_p))
+    metrics["n_errors"] = float(traces.n_errors)
+    metrics.update(traces.timing())
+    definitions = dict(METRIC_DEFINITIONS) | TIMING_DEFINITIONS
+    definitions["policy"] = policy.describe()
+    return metrics, definitions

@@ -1,0 +1,142 @@
+"""MLflow tracking: one run per (detector, corpus split, policy) evaluation.
+
+The store is an absolute URI: ``tracking.uri`` from the config when set, else the
+``MLFLOW_TRACKING_URI`` environment variable, else an embedded SQLite file under the run root
+(``<paths.root>/mlflow.db``). Params are the flattened resolved config with secrets removed;
+metrics use the same names as ``results.json``; the corpus is logged as a dataset input with its
+fingerprint as digest; raw chat text is never logged.
+
+mlflow is imported inside the functions: it costs over a second, and ``groombench --help``
+should not pay it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from benchmarks.results import RESULTS_FILE, TRACES_FILE
+from benchmarks.evaluation import Evaluation
+
+log = logging.getLogger(__name__)
+
+PARENT_RUN_FILE = "mlflow_parent_run_id"
+PARENT_RUN_ENV = "GROOMBENCH_MLFLOW_PARENT_RUN_ID"
+# Keys whose values must never leave the process (API keys and the like).
+SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|credential|authorization)", re.I)
+_MAX_PARAM = 6000  # MLflow's limit on one param value
+
+
+def resolve_uri(configured: str | None, root: str | Path) -> str:
+    """Return the absolute tracking URI: config, then MLFLOW_TRACKING_URI, then SQLite."""
+    uri = configured or os.environ.get("MLFLOW_TRACKING_URI") or ""
+    if not uri:
+        return f"sqlite:///{(Path(root).expanduser().resolve() / 'mlflow.db').as_posix()}"
+    if "://" not in uri:  # a bare path: make it absolute so the store never depends on cwd
+        return Path(uri).expanduser().resolve().as_uri()
+    return uri
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Yield ``dotted.key, value`` pairs of a nested mapping, secrets left out.
+
+    Examples:
+        >>> dict(flatten({"detector": {"name": "x", "api_key": "s3cr3t"}, "seed": 1}))
+        {'detector.name': 'x', 'seed': '1'}
+    """
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if SECRET_KEY.search(str(key)):
+            continue
+        if isinstance(value, Mapping):
+            yield from flatten(value, f"{name}.")
+        else:
+            yield name, str(value)[:_MAX_PARAM]
+
+
+def ensure_store(uri: str) -> None:
+    """Create the store once (SQLite schema creation races when several processes do it)."""
+    import mlflow
+
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+
+
+def start_parent_run(uri: str, experiment: str, name: str) -> str:
+    """Create the parent run of a sweep; return its id."""
+    import mlflow
+
+    ensure_store(uri)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+    run = client.create_run(experiment_id, run_name=name, tags={"groombench.sweep": "parent"})
+    return str(run.info.run_id)
+
+
+def end_parent_run(uri: str, run_id: str) -> None:
+    """Mark a sweep's parent run finished."""
+    import mlflow
+
+    mlflow.MlflowClient(tracking_uri=uri).set_terminated(run_id)
+
+
+def log_evaluation(
+    evaluation: Evaluation,
+    *,
+    uri: str,
+    experiment: str,
+    config: Mapping[str, Any],
+    run_dir: str | Path,
+    parent_run_id: str | None = None,
+) -> str:
+    """Log one evaluation as an MLflow run; return the run id.
+
+    ``run_dir`` must already hold ``results.json`` and ``traces.parquet`` (and may hold
+    ``config.yaml``); they are logged as artifacts.
+    """
+    import mlflow
+    from mlflow.data.filesystem_dataset_source import FileSystemDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    result = evaluation.result
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment)
+    name = f"{result.detector['name']}@{result.corpus['name']}:{result.corpus['split']}"
+    tags = {
+        "groombench.detector": result.detector["name"],
+        "groombench.detector_version": result.detector["version"],
+        "groombench.corpus": result.corpus["name"],
+        "groombench.corpus_sha256": result.corpus["fingerprint"],
+        "groombench.split": result.corpus["split"],
+        "groombench.policy": result.policy["name"],
+        "groombench.policy_rule": result.policy["rule"],
+        "groombench.leakage": str(result.leakage).lower(),
+        "groombench.result_schema": result.schema_version,
+    } | {f"version.{k}": v for k, v in result.software.items()}
+    with mlflow.start_run(run_name=name, parent_run_id=parent_run_id, tags=tags) as run:
+        params = dict(flatten(config))
+        for start in range(0, len(params), 100):  # MLflow caps a batch at 100 params
+            mlflow.log_params(dict(list(params.items())[start : start + 100]))
+        mlflow.log_metrics(
+            {k: float(v) for k, v in result.metrics.items()
+             if v is not None and math.isfinite(float(v))}
+        )
+        source = FileSystemDatasetSource(uri=f"groombench://{result.corpus['name']}")
+        dataset = MetaDataset(
+            source=source,
+            name=f"{result.corpus['name']}:{result.corpus['split']}",
+            digest=result.corpus["fingerprint"][:36],
+        )
+        mlflow.log_input(dataset, context=result.corpus["split"])
+        folder = Path(run_dir)
+        for file in (RESULTS_FILE, TRACES_FILE, "config.yaml"):
+            if (folder / file).exists():
+                mlflow.log_artifact(str(folder / file))
+        return str(run.info.run_id)

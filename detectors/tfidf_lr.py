@@ -1,0 +1,270 @@
+"""TF-IDF + logistic regression: the classical learned baseline, streamed incrementally.
+
+A conversation (or prefix) is the bag of its messages' word 1-2-grams: the sum of per-message
+count vectors (n-grams never span two messages, so the bag of a prefix is exactly the running
+sum). Its features are smooth-idf weighted counts, L2-normalised; the score is the logistic
+regression probability.
+
+Streaming needs no re-vectorising: for a linear model on an L2-normalised vector,
+``w.x/|x|`` only needs two running sums, ``w.x`` and ``|x|^2``, which each new message updates
+from its own few n-grams. :meth:`TfidfLRDetector.score_prefixes` computes those updates for a
+whole batch of conversations at once with sparse-array arithmetic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from detectors.base import (
+    Conversation,
+    DetectorMetadata,
+    Message,
+    Session,
+    TrainableDetector,
+    checkpoints,
+)
+
+MODEL_FILE = "model.npz"
+VOCAB_FILE = "vocabulary.json"
+META_FILE = "metadata.json"
+
+
+def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+
+class TfidfLRDetector(TrainableDetector):
+    """Word 1-2-gram TF-IDF with logistic regression; linear-cost streaming."""
+
+    def __init__(
+        self,
+        model_path: str | None = None,
+        ngram_max: int = 2,
+        min_df: int = 2,
+        max_features: int = 200_000,
+        C: float = 4.0,  # noqa: N803 - scikit-learn's name for it
+        seed: int = 0,
+        name: str = "tfidf_lr",
+    ) -> None:
+        self.model_path = model_path
+        self.params: dict[str, Any] = {
+            "ngram_max": ngram_max,
+            "min_df": min_df,
+            "max_features": max_features,
+            "C": C,
+            "seed": seed,
+        }
+        self._name = name
+        self._vectorizer: Any = None
+        self._weights = np.zeros(0)  # w_j * idf_j
+        self._idf_sq = np.zeros(0)  # idf_j ** 2
+        self._bias = 0.0
+        self.metadata = self._metadata(())
+        if model_path and (Path(model_path) / MODEL_FILE).exists():
+            self.load(model_path)
+
+    def _metadata(self, trained_on: tuple[str, ...]) -> DetectorMetadata:
+        return DetectorMetadata(
+            name=self._name,
+            version="1",
+            description="Word 1-2-gram TF-IDF + logistic regression, incremental streaming.",
+            reference="scikit-learn CountVectorizer/LogisticRegression",
+            trained_on=trained_on,
+            stateful=True,
+        )
+
+    @property
+    def is_fitted(self) -> bool:
+        return self._vectorizer is not None
+
+    def _make_vectorizer(self, vocabulary: dict[str, int] | None = None) -> Any:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        return CountVectorizer(
+            ngram_range=(1, int(self.params["ngram_max"])),
+            min_df=int(self.params["min_df"]),
+            max_features=int(self.params["max_features"]),
+            vocabulary=vocabulary,
+            dtype=np.float64,
+        )
+
+    def fit(
+        self, conversations: Sequence[Conversation], labels: Sequence[int], trained_on: str
+    ) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        texts = [m.text for c in conversations for m in c]
+        owner = np.repeat(np.arange(len(conversations)), [len(c) for c in conversations])
+        vectorizer = self._make_vectorizer()
+        per_message = vectorizer.fit_transform(texts).tocsr()
+        counts = _sum_rows_by(per_message, owner, len(conversations))
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        idf = np.log((1.0 + len(conversations)) / (1.0 + df)) + 1.0
+        features = _normalise(counts.multiply(idf).tocsr())
+        model = LogisticRegression(
+            C=float(self.params["C"]),
+            class_weight="balanced",
+            max_iter=2000,
+            random_state=int(self.params["seed"]),
+        )
+        model.fit(features, np.asarray(labels))
+        # Freeze the fitted vocabulary so transform() needs no refit and min_df no longer applies.
+        self._set_model(
+            {str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
+            idf,
+            np.asarray(model.coef_[0], dtype=np.float64),
+            float(model.intercept_[0]),
+        )
+        self.metadata = self._metadata((trained_on,))
+
+    def _set_model(
+        self, vocabulary: dict[str, int], idf: NDArray[np.float64], coef: NDArray[np.float64],
+        bias: float,
+    ) -> None:
+        vectorizer = self._make_vectorizer(vocabulary)
+        vectorizer.min_df = 1
+        vectorizer.max_features = None
+        self._vectorizer = vectorizer
+        self._vocabulary = vocabulary
+        self._idf = idf
+        self._coef = coef
+        self._weights = coef * idf
+        self._idf_sq = idf**2
+        self._bias = bias
+
+    def save(self, path: str) -> None:
+        if not self.is_fitted:
+            raise RuntimeError("tfidf_lr: nothing to save; fit the detector first")
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / MODEL_FILE, idf=self._idf, coef=self._coef, bias=np.array([self._bias]))
+        (folder / VOCAB_FILE).write_text(json.dumps(self._vocabulary), encoding="utf-8")
+        meta = {"params": self.params, "trained_on": list(self.metadata.trained_on),
+                "version": self.metadata.version, "name": self.metadata.name}
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+    def load(self, path: str) -> None:
+        folder = Path(path)
+        if not (folder / MODEL_FILE).exists():
+            raise FileNotFoundError(
+                f"tfidf_lr: no model at {folder}; train one with `groombench-train "
+                f"detector=tfidf_lr corpus=...` or set detector.model_path"
+            )
+        arrays = np.load(folder / MODEL_FILE)
+        vocabulary = json.loads((folder / VOCAB_FILE).read_text(encoding="utf-8"))
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        self.params.update(meta.get("params", {}))
+        self._set_model(vocabulary, arrays["idf"], arrays["coef"], float(arrays["bias"][0]))
+        self.metadata = self._metadata(tuple(meta.get("trained_on", ())))
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise RuntimeError(
+                "tfidf_lr is not trained: run `groombench-train detector=tfidf_lr corpus=...` "
+                "or point detector.model_path at a saved model"
+            )
+
+    def _decision(self, dot: NDArray[np.float64], sq: NDArray[np.float64]) -> list[float]:
+        norm = np.sqrt(sq)
+        scaled = np.divide(dot, norm, out=np.zeros_like(dot), where=norm > 0)
+        return [float(s) for s in _sigmoid(scaled + self._bias)]
+
+    def score(self, conversations: Sequence[Conversation]) -> list[float]:
+        self._require_fitted()
+        owner = np.repeat(np.arange(len(conversations)), [len(c) for c in conversations])
+        rows = self._vectorizer.transform([m.text for c in conversations for m in c]).tocsr()
+        counts = _sum_rows_by(rows, owner, len(conversations))
+        dot = np.asarray(counts @ self._weights, dtype=np.float64).ravel()
+        sq = np.asarray(counts.multiply(counts) @ self._idf_sq, dtype=np.float64).ravel()
+        return self._decision(dot, sq)
+
+    def session(self) -> Session:
+        self._require_fitted()
+        return _TfidfSession(self)
+
+    def score_prefixes(
+        self, conversations: Sequence[Conversation], every: int = 1
+    ) -> list[list[float]]:
+        self._require_fitted()
+        lengths = np.array([len(c) for c in conversations], dtype=np.int64)
+        if lengths.sum() == 0:
+            return [[] for _ in conversations]
+        owner = np.repeat(np.arange(len(conversations)), lengths)
+        rows = self._vectorizer.transform([m.text for c in conversations for m in c]).tocoo()
+        r, j, d = rows.row.astype(np.int64), rows.col.astype(np.int64), rows.data
+        # Count of n-gram j in the same conversation before row r: sort entries by
+        # (conversation, n-gram, row) and take the exclusive running sum within each group.
+        order = np.lexsort((r, j, owner[r]))
+        r, j, d = r[order], j[order], d[order]
+        key_change = np.empty(len(r), dtype=bool)
+        if len(r):
+            key_change[0] = True
+            key_change[1:] = (j[1:] != j[:-1]) | (owner[r[1:]] != owner[r[:-1]])
+        running = np.cumsum(d) - d
+        group_start = np.maximum.accumulate(np.where(key_change, np.arange(len(r)), 0))
+        before = running - running[group_start]
+        n_rows = int(lengths.sum())
+        d_dot = np.bincount(r, weights=self._weights[j] * d, minlength=n_rows)
+        d_sq = np.bincount(r, weights=self._idf_sq[j] * ((before + d) ** 2 - before**2),
+                           minlength=n_rows)
+        dot = _running_within(d_dot, lengths)
+        sq = _running_within(d_sq, lengths)
+        scores = self._decision(dot, sq)
+        out: list[list[float]] = []
+        start = 0
+        for length in lengths.tolist():
+            out.append([scores[start + k - 1] for k in checkpoints(length, every)])
+            start += length
+        return out
+
+
+class _TfidfSession(Session):
+    def __init__(self, detector: TfidfLRDetector) -> None:
+        self._d = detector
+        self._counts: dict[int, float] = {}
+        self._dot = 0.0
+        self._sq = 0.0
+
+    def observe(self, message: Message) -> None:
+        row = self._d._vectorizer.transform([message.text]).tocsr()
+        for j, delta in zip(row.indices.tolist(), row.data.tolist(), strict=True):
+            before = self._counts.get(j, 0.0)
+            self._counts[j] = before + delta
+            self._dot += float(self._d._weights[j]) * delta
+            self._sq += float(self._d._idf_sq[j]) * ((before + delta) ** 2 - before**2)
+
+    def score(self) -> float:
+        z = (self._dot / math.sqrt(self._sq) if self._sq > 0 else 0.0) + self._d._bias
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+def _sum_rows_by(rows: Any, owner: NDArray[np.int64], n_groups: int) -> Any:
+    """Sum sparse rows per group: (groups x rows indicator) @ rows."""
+    from scipy.sparse import csr_matrix
+
+    indicator = csr_matrix(
+        (np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(n_groups, len(owner))
+    )
+    return (indicator @ rows).tocsr()
+
+
+def _normalise(matrix: Any) -> Any:
+    from sklearn.preprocessing import normalize
+
+    return normalize(matrix, norm="l2", copy=False)
+
+
+def _running_within(values: NDArray[np.float64], lengths: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Cumulative sums that restart at each conversation boundary."""
+    total = np.cumsum(values)
+    starts = np.cumsum(lengths) - lengths
+    offsets = np.repeat(np.where(starts > 0, total[np.maximum(starts - 1, 0)], 0.0), lengths)
+    offsets[np.repeat(starts == 0, lengths)] = 0.0
+    return np.asarray(total - offsets, dtype=np.float64)

@@ -1,0 +1,87 @@
+"""Contract tests run over every detector config in configs/detector/."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+
+from benchmarks.components import build
+from detectors import Detector, Message, TrainableDetector, checkpoints
+from tests.helpers import assert_nested_close, neutral_conversation
+
+DETECTOR_NAMES = sorted(p.stem for p in (Path(__file__).parents[2] / "configs" / "detector").glob("*.yaml"))
+
+
+def make(name: str, tmp_path: Path) -> Detector:
+    with initialize_config_module("configs", version_base="1.3"):
+        cfg = compose("groombench", overrides=[f"detector={name}", f"paths.root={tmp_path}"])
+    detector = build(cfg.detector)
+    if isinstance(detector, TrainableDetector):
+        rng = random.Random(1)
+        convs = [neutral_conversation(rng, rng.randint(1, 10)) for _ in range(80)]
+        detector.fit(convs, [i % 2 for i in range(80)], trained_on="fixture@0:train")
+    return detector
+
+
+@pytest.fixture(params=DETECTOR_NAMES)
+def detector(request: pytest.FixtureRequest, tmp_path: Path) -> Detector:
+    return make(request.param, tmp_path)
+
+
+def conversations(seed: int = 7, n: int = 25) -> list[list[Message]]:
+    rng = random.Random(seed)
+    return [neutral_conversation(rng) for _ in range(n)] + [[]]
+
+
+def test_every_detector_config_exists() -> None:
+    assert {"lexicon", "tfidf_lr", "random", "constant"} <= set(DETECTOR_NAMES)
+
+
+def test_metadata_name_is_config_file_name(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    for name in DETECTOR_NAMES:
+        assert make(name, tmp_path).metadata.name == name
+
+
+def test_causal_shared_prefix_gives_same_scores(detector: Detector) -> None:
+    rng = random.Random(3)
+    for _ in range(10):
+        shared = neutral_conversation(rng, 6)
+        a = shared + neutral_conversation(rng, 5, t0=2e9)
+        b = shared + [Message("zz", "completely different later text", 3e9, 7)]
+        a = [Message(m.author, m.text, m.time, i + 1) for i, m in enumerate(a)]
+        sa, sb = detector.score_prefixes([a, b])
+        assert sa[:6] == pytest.approx(sb[:6], abs=1e-12)
+
+
+def test_streaming_equals_batch_scoring_of_the_same_prefix(detector: Detector) -> None:
+    for conversation in conversations():
+        session = detector.session()
+        streamed = [session.update(m) for m in conversation]
+        batch = [detector.score([conversation[:k]])[0] for k in range(1, len(conversation) + 1)]
+        prefixes = detector.score_prefixes([conversation])[0]
+        assert streamed == pytest.approx(batch, abs=1e-9)
+        assert prefixes == pytest.approx(batch, abs=1e-9)
+
+
+def test_batch_size_does_not_change_scores(detector: Detector) -> None:
+    convs = conversations()
+    together = detector.score_prefixes(convs, every=2)
+    alone = [detector.score_prefixes([c], every=2)[0] for c in convs]
+    assert_nested_close(together, alone, tol=1e-12)
+    assert detector.score(convs[:5]) == pytest.approx([detector.score([c])[0] for c in convs[:5]])
+
+
+def test_checkpoints_and_score_range(detector: Detector) -> None:
+    for every in (1, 3):
+        for conv, scores in zip(conversations(), detector.score_prefixes(conversations(), every)):
+            assert len(scores) == len(checkpoints(len(conv), every))
+            assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_deterministic_across_instances(tmp_path: Path) -> None:
+    for name in DETECTOR_NAMES:
+        a, b = make(name, tmp_path / "a"), make(name, tmp_path / "b")
+        assert a.score_prefixes(conversations()) == b.score_prefixes(conversations())

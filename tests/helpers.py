@@ -1,0 +1,61 @@
+"""Neutral fixtures written by the tests themselves (never real corpus text)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from detectors import Message
+
+WORDS = (
+    "hi hello how old are you what school do you go to dont tell anyone our secret add me on "
+    "snap discord meet up after practice homework game play later mom home alone pizza movie "
+    "weekend lol idk brb gift card robux you are so mature send a pic football music"
+).split()
+
+
+def neutral_conversation(rng: random.Random, n: int | None = None, t0: float = 1.7e9) -> list[Message]:
+    """A conversation of random neutral words between two authors."""
+    n = n if n is not None else rng.randint(1, 15)
+    t = t0
+    out = []
+    for i in range(n):
+        t += rng.choice([5.0, 30.0, 300.0, 7200.0])
+        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 8)))
+        out.append(Message(author=f"a{i % 2}", text=text, time=t, index=i + 1))
+    return out
+
+
+def record(cid: str, messages: list[Message], label: int, split: str = "test",
+           **extra: Any) -> dict[str, Any]:
+    """A schema record (JSONL line) from messages."""
+    return {
+        "conversation_id": cid,
+        "label": label,
+        "split": split,
+        "messages": [{"author": m.author, "text": m.text, "time": m.time} for m in messages],
+        **extra,
+    }
+
+
+def write_jsonl(path: Path, n: int = 60, seed: int = 0, splits: tuple[str, ...] = ("train", "test")) -> Path:
+    """Write a small neutral JSONL corpus with both labels in every split."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(n):
+            label = i % 2
+            messages = neutral_conversation(rng, rng.randint(2, 12))
+            if label:
+                messages[-1] = Message(messages[-1].author, "dont tell your mom, add me on snap",
+                                       messages[-1].time, messages[-1].index)
+            handle.write(json.dumps(record(f"c{i}", messages, label, splits[i % len(splits)] if i % 4 < 2 else splits[-1])) + "\n")
+    return path
+
+
+def assert_nested_close(a: list[list[float]], b: list[list[float]], tol: float = 1e-9) -> None:
+    """Assert two lists of score lists have the same shape and values within ``tol``."""
+    assert [len(x) for x in a] == [len(y) for y in b]
+    for x, y in zip(a, b):
+        assert all(abs(u - v) <= tol for u, v in zip(x, y)), (x, y)
