@@ -50,8 +50,15 @@ def train_detector(detector: TrainableDetector, corpus: Corpus, split: str, targ
     data = corpus.split(split)
     log.info("training %s on %s (%d conversations)", detector.metadata.name,
              corpus.reference(split), len(data))
+    labels = [int(y) for y in data["label"]]
+    if len(set(labels)) < 2:
+        raise ValueError(
+            f"cannot train {detector.metadata.name}: split '{split}' of corpus "
+            f"'{corpus.info.name}' holds only label {labels[0] if labels else '(none)'}; a "
+            "training split needs grooming and non-grooming conversations (set train_split)"
+        )
     conversations = [to_messages(raw) for raw in data["messages"]]
-    detector.fit(conversations, list(data["label"]), trained_on=corpus.reference(split))
+    detector.fit(conversations, labels, trained_on=corpus.reference(split))
     target.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target, then rename: a parallel job never sees half a model.
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))

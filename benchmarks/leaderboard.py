@@ -16,11 +16,14 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-def _cell(value: Any) -> str:
+COUNTS = frozenset({"n_scored", "n_errors", "n_positive", "n_negative", "tp", "fp", "fn", "tn"})
+
+
+def _cell(value: Any, key: str = "") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
     if isinstance(value, float):
-        return f"{value:.0f}" if value.is_integer() and abs(value) >= 10 else f"{value:.3f}"
+        return f"{value:.0f}" if key in COUNTS else f"{value:.3f}"
     return str(value)
 
 
@@ -33,7 +36,7 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> s
         --------  -----
         x         0.500
     """
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[_cell(row.get(c), c) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
@@ -60,7 +63,7 @@ def summary_line(result: RunResult) -> str:
     return (f"{result.detector['name']} on {result.corpus['name']}:{result.corpus['split']} "
             f"[{result.policy['name']}]: precision={_cell(m.get('precision'))} "
             f"recall={_cell(m.get('recall'))} f1={_cell(m.get('f1'))} "
-            f"ttd_median={_cell(m.get('ttd_median'))} n_errors={_cell(m.get('n_errors'))}")
+            f"ttd_median={_cell(m.get('ttd_median'))} n_errors={_cell(m.get('n_errors'), 'n_errors')}")
 
 
 def print_sweep(sweep_dir: Path, uri: str | None) -> None:

@@ -12,6 +12,7 @@ should not pay it.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -68,14 +69,41 @@ def ensure_store(uri: str) -> None:
     mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
 
 
+def artifact_root(uri: str) -> str | None:
+    """Return where artifacts go for an embedded SQLite store: beside the database file.
+
+    MLflow's own default is a folder relative to the current directory, which scatters
+    artifacts wherever groombench happens to be started. A server decides for itself (None).
+    """
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+
+
+def ensure_experiment(uri: str, experiment: str) -> str:
+    """Return the experiment's id, creating it (with its artifact root) when missing."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        return str(found.experiment_id)
+    try:
+        return str(client.create_experiment(experiment, artifact_location=artifact_root(uri)))
+    except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel job
+        again = client.get_experiment_by_name(experiment)
+        if again is None:
+            raise
+        return str(again.experiment_id)
+
+
 def start_parent_run(uri: str, experiment: str, name: str) -> str:
     """Create the parent run of a sweep; return its id."""
     import mlflow
 
     ensure_store(uri)
     client = mlflow.MlflowClient(tracking_uri=uri)
-    found = client.get_experiment_by_name(experiment)
-    experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+    experiment_id = ensure_experiment(uri, experiment)
     run = client.create_run(experiment_id, run_name=name, tags={"groombench.sweep": "parent"})
     return str(run.info.run_id)
 
@@ -102,12 +130,12 @@ def log_evaluation(
     ``config.yaml``); they are logged as artifacts.
     """
     import mlflow
-    from mlflow.data.filesystem_dataset_source import FileSystemDatasetSource
+    from mlflow.data.code_dataset_source import CodeDatasetSource
     from mlflow.data.meta_dataset import MetaDataset
 
     result = evaluation.result
     mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment)
+    mlflow.set_experiment(experiment_id=ensure_experiment(uri, experiment))
     name = f"{result.detector['name']}@{result.corpus['name']}:{result.corpus['split']}"
     tags = {
         "groombench.detector": result.detector["name"],
@@ -128,7 +156,13 @@ def log_evaluation(
             {k: float(v) for k, v in result.metrics.items()
              if v is not None and math.isfinite(float(v))}
         )
-        source = FileSystemDatasetSource(uri=f"groombench://{result.corpus['name']}")
+        # A code source: the corpus is made by a groombench loader from the user's files (or
+        # generated); its file names and checksums travel as tags, its text never does.
+        source = CodeDatasetSource(
+            tags={"groombench.corpus": result.corpus["name"],
+                  "groombench.corpus_version": result.corpus["version"],
+                  "groombench.checksums": json.dumps(result.corpus.get("checksums", {}))}
+        )
         dataset = MetaDataset(
             source=source,
             name=f"{result.corpus['name']}:{result.corpus['split']}",

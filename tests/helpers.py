@@ -40,7 +40,9 @@ def record(cid: str, messages: list[Message], label: int, split: str = "test",
     }
 
 
-def write_jsonl(path: Path, n: int = 60, seed: int = 0, splits: tuple[str, ...] = ("train", "test")) -> Path:
+def write_jsonl(
+    path: Path, n: int = 60, seed: int = 0, splits: tuple[str, ...] = ("train", "test")
+) -> Path:
     """Write a small neutral JSONL corpus with both labels in every split."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as handle:
@@ -50,7 +52,8 @@ def write_jsonl(path: Path, n: int = 60, seed: int = 0, splits: tuple[str, ...] 
             if label:
                 messages[-1] = Message(messages[-1].author, "dont tell your mom, add me on snap",
                                        messages[-1].time, messages[-1].index)
-            handle.write(json.dumps(record(f"c{i}", messages, label, splits[i % len(splits)] if i % 4 < 2 else splits[-1])) + "\n")
+            split = splits[0] if i % 4 < 2 else splits[-1]
+            handle.write(json.dumps(record(f"c{i}", messages, label, split)) + "\n")
     return path
 
 

@@ -1,0 +1,89 @@
+"""The generic JSONL corpus: schema, validation errors that say where, skip mode, fingerprint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.corpora.jsonl import CorpusFileError, load_jsonl, read_jsonl
+from benchmarks.schema import FEATURES
+from tests.helpers import write_jsonl
+
+GOOD = {"conversation_id": "a", "label": 1, "groomer_ids": ["u1"],
+        "messages": [{"author": "u1", "text": "hi", "time": "2024-01-01T10:00:00+00:00",
+                      "stages": ["rapport"]},
+                     {"author": "u2", "text": "hey", "time": 1704103300},
+                     {"author": "u1", "text": "keep it secret", "stages": ["secrecy"]}]}
+
+
+def write(path: Path, *lines: object) -> Path:
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+def test_loads_records_of_the_schema(tmp_path: Path) -> None:
+    corpus = load_jsonl(str(write(tmp_path / "c.jsonl", GOOD)), cache_dir=str(tmp_path / "cache"))
+    assert corpus.dataset.features == FEATURES
+    row = corpus.dataset[0]
+    assert [m["index"] for m in row["messages"]] == [1, 2, 3]
+    assert row["messages"][0]["time"] == 1704103200.0
+    assert row["messages"][2]["time"] is None
+    assert row["onset"] == 3 and row["escalation"] is None
+    assert row["split"] == "test" and row["source"] == "c.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ("{not json", "not valid JSON"),
+        ({"label": 1, "messages": []}, "'conversation_id'"),
+        ({"conversation_id": "x", "messages": []}, "'label'"),
+        ({"conversation_id": "x", "label": 2, "messages": []}, "'label'"),
+        ({"conversation_id": "x", "label": 0, "messages": [{"text": "hi"}]}, "messages[0].author"),
+        ({"conversation_id": "x", "label": 0, "messages": [{"author": "a", "text": "hi",
+                                                             "time": "noon"}]}, "messages[0].time"),
+        ({"conversation_id": "x", "label": 0, "messages": [{"author": "a", "text": "hi",
+                                                             "stages": ["hugs"]}]}, "stages"),
+    ],
+)
+def test_malformed_line_names_file_line_and_field(tmp_path: Path, line: object, field: str) -> None:
+    path = write(tmp_path / "bad.jsonl", GOOD, line)
+    with pytest.raises(CorpusFileError) as caught:
+        read_jsonl(path)
+    assert f"bad.jsonl:2: " in str(caught.value)
+    assert field in str(caught.value)
+
+
+def test_duplicate_ids_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(CorpusFileError, match=r":2: .*repeats line 1"):
+        read_jsonl(write(tmp_path / "d.jsonl", GOOD, GOOD))
+
+
+def test_skip_mode_counts_and_reports(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.jsonl", GOOD, "{oops", {"conversation_id": "b", "label": 0,
+                                                        "messages": []})
+    records, skipped = read_jsonl(path, on_error="skip")
+    assert skipped == 1 and [r["conversation_id"] for r in records] == ["a", "b"]
+    corpus = load_jsonl(str(path), on_error="skip", cache_dir=str(tmp_path / "cache"))
+    assert corpus.info.limitations == ("1 malformed line(s) skipped",)
+
+
+def test_fingerprint_follows_content_not_cache(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", n=8)
+    cache = str(tmp_path / "cache")
+    first = load_jsonl(str(path), cache_dir=cache)
+    assert load_jsonl(str(path), cache_dir=cache).fingerprint == first.fingerprint
+    write_jsonl(path, n=9)
+    changed = load_jsonl(str(path), cache_dir=cache)
+    assert changed.fingerprint != first.fingerprint
+    assert len(changed.dataset) == 9  # a stale cache would still say 8
+
+
+def test_missing_file_and_unknown_split(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="corpus.path"):
+        load_jsonl(str(tmp_path / "none.jsonl"))
+    corpus = load_jsonl(str(write_jsonl(tmp_path / "c.jsonl")), cache_dir=str(tmp_path / "c"))
+    with pytest.raises(ValueError, match="available: test, train"):
+        corpus.split("validation")

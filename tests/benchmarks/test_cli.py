@@ -1,0 +1,134 @@
+"""End to end through the installed console scripts, on a temporary SQLite MLflow store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import write_jsonl
+
+SENTINEL = "zebrasentinelword"
+
+
+def cli(tmp_path: Path, *args: str, script: str = "groombench") -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "GROOMBENCH_HOME": str(tmp_path / "runs"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'store.db'}",
+        "HF_HUB_OFFLINE": "1",
+        # Secrets come from environment variables named in configs, never from the command line.
+        "GB_TEST_API_KEY": "SECRETVALUE42",
+    }
+    exe = Path(sys.executable).parent / script
+    return subprocess.run([str(exe), *args], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("e2e")
+    path = write_jsonl(tmp / "chats.jsonl", n=120)
+    # A sentinel word in every message: it must never reach MLflow, results or traces.
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    for line in lines:
+        for m in line["messages"]:
+            m["text"] += f" {SENTINEL}"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = cli(tmp, "corpus=jsonl", f"corpus.path={path}", "+tracking.api_key=${oc.env:GB_TEST_API_KEY}",
+              "runner.progress=false")
+    assert out.returncode == 0, out.stderr[-3000:]
+    (tmp / "stdout.txt").write_text(out.stdout)
+    return tmp
+
+
+def test_sweep_prints_leaderboard_and_writes_results(sweep: Path) -> None:
+    stdout = (sweep / "stdout.txt").read_text()
+    for name in ("lexicon", "tfidf_lr", "random"):
+        assert name in stdout
+    assert "mlflow ui --backend-store-uri sqlite:///" in stdout
+    results = sorted((sweep / "runs" / "outputs").glob("*/*/results.json"))
+    assert len(results) == 3
+    data = json.loads(results[0].read_text())
+    assert data["schema_version"] == "1" and data["corpus"]["split"] == "test"
+    for key in ("precision", "recall", "f1", "ttd_median", "latency_f1", "erde_5", "n_errors"):
+        assert key in data["metrics"] and key in data["definitions"]
+
+
+def test_mlflow_runs_match_results_and_leak_nothing(sweep: Path) -> None:
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{sweep / 'store.db'}")
+    experiment = client.get_experiment_by_name("groombench")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("groombench.sweep") == "parent"]
+    children = [r for r in runs if "groombench.detector" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 3
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+    for run in children:
+        folder = next(p.parent for p in (sweep / "runs" / "outputs").glob("*/*/results.json")
+                      if run.data.tags["groombench.detector"] in p.parent.name)
+        result = json.loads((folder / "results.json").read_text())
+        finite = {k: v for k, v in result["metrics"].items() if v is not None}
+        assert run.data.metrics == pytest.approx(finite)
+        assert run.data.params["detector._target_"].startswith("detectors.")
+        assert run.inputs.dataset_inputs[0].dataset.digest == result["corpus"]["fingerprint"][:36]
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"results.json", "traces.parquet", "config.yaml"} <= artifacts
+    scanned = 0
+    for file in sweep.rglob("*"):
+        # runs/cache is the user's local copy of the corpus itself, and a TF-IDF model's
+        # vocabulary under runs/models is made of corpus words: both stay local, never logged.
+        local = {"cache", "models"} & set(file.relative_to(sweep).parts[:2])
+        if file.is_file() and not local and file.name != "chats.jsonl":
+            scanned += 1
+            blob = file.read_bytes()
+            assert b"SECRETVALUE42" not in blob, file
+            assert SENTINEL.encode() not in blob, file
+    assert scanned > 10
+    assert (sweep / "mlartifacts").exists() and not (sweep / "mlruns").exists()
+
+
+def test_leaderboard_command_reads_mlflow(sweep: Path) -> None:
+    out = cli(sweep, "--sweep", "latest", script="groombench-leaderboard")
+    assert out.returncode == 0, out.stderr
+    assert "3 evaluation(s)" in out.stdout and "tfidf_lr" in out.stdout
+
+
+def test_recompute_under_another_policy_from_traces(sweep: Path) -> None:
+    from benchmarks.recompute import recompute
+
+    folder = next((sweep / "runs" / "outputs").glob("*/*_lexicon"))
+    original, new, target = recompute(folder, ["policy=vote", "policy.min_positive=2",
+                                               "policy.window=3"])
+    assert new.policy["name"] == "vote" and new.policy["params"]["min_positive"] == 2
+    assert (target / "results.json").exists()
+    assert new.metrics["n_scored"] == original.metrics["n_scored"]
+    with pytest.raises(SystemExit, match="only policy overrides"):
+        recompute(folder, ["detector=random"])
+
+
+def test_unknown_choice_lists_the_options(tmp_path: Path) -> None:
+    out = cli(tmp_path, "detector=nonexistent")
+    assert out.returncode != 0
+    assert "Available options" in out.stderr and "tfidf_lr" in out.stderr
+
+
+def test_help_lists_detectors_corpora_policies(tmp_path: Path) -> None:
+    out = cli(tmp_path, "--help")
+    assert out.returncode == 0
+    for word in ("detector: constant, lexicon, random, tfidf_lr", "corpus: jsonl, synthetic",
+                 "policy: threshold, vote"):
+        assert word in out.stdout
+
+
+def test_bad_jsonl_stops_with_file_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"conversation_id": "a", "label": 1, "messages": [{"text": "x"}]}\n')
+    out = cli(tmp_path, "detector=lexicon", "corpus=jsonl", f"corpus.path={bad}",
+              "tracking=none")
+    assert out.returncode != 0
+    assert "bad.jsonl:1: field 'messages[0].author' must be a string" in out.stderr

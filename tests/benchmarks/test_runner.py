@@ -1,0 +1,104 @@
+"""The runner: causal streaming, error isolation, checkpoints, traces."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from benchmarks.corpora.jsonl import load_jsonl
+from benchmarks.policies import ThresholdPolicy
+from benchmarks.runner import CausalityError, RunnerConfig, run
+from benchmarks.traces import Traces
+from detectors import Conversation, Detector, DetectorMetadata
+from detectors.lexicon import LexiconDetector
+from tests.helpers import write_jsonl
+
+
+class Flaky(Detector):
+    """Raises on conversations whose first message is from author a0 and has an even length."""
+
+    metadata = DetectorMetadata(name="flaky", version="1", description="test double")
+
+    def score(self, conversations: Sequence[Conversation]) -> list[float]:
+        out = []
+        for c in conversations:
+            if len(c) >= 4 and len(c[3].text) % 2 == 0:
+                raise RuntimeError("backend exploded")
+            out.append(0.9)
+        return out
+
+
+class Peeking(Detector):
+    """Cheats: its batch path scores every prefix with the whole conversation's length."""
+
+    metadata = DetectorMetadata(name="peeking", version="1", description="test double")
+
+    def score(self, conversations: Sequence[Conversation]) -> list[float]:
+        return [min(1.0, len(c) / 20) for c in conversations]
+
+    def score_prefixes(self, conversations: Sequence[Conversation], every: int = 1) -> list[list[float]]:
+        from detectors import checkpoints
+
+        return [[min(1.0, len(c) / 20)] * len(checkpoints(len(c), every)) for c in conversations]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return load_jsonl(str(write_jsonl(tmp_path / "c.jsonl", n=80)), cache_dir=str(tmp_path / "c"))
+
+
+def test_errors_are_isolated_recorded_and_never_negatives(corpus) -> None:  # type: ignore[no-untyped-def]
+    data = corpus.split("all")
+    traces = run(Flaky(), data, RunnerConfig(batch_size=16, progress=False))
+    errors = traces.column("error")
+    assert len(traces) == len(data) and 0 < traces.n_errors < len(data)
+    assert all(e is None or e == "RuntimeError: backend exploded" for e in errors)
+    outcomes = traces.outcomes(ThresholdPolicy(0.5))
+    assert len(outcomes.labels) == len(data) - traces.n_errors  # excluded, not counted negative
+    assert (outcomes.alerts > 0).all()
+
+
+def test_bad_scores_are_errors(corpus) -> None:  # type: ignore[no-untyped-def]
+    class Nan(Flaky):
+        def score(self, conversations: Sequence[Conversation]) -> list[float]:
+            return [math.nan for _ in conversations]
+
+    traces = run(Nan(), corpus.split("all"), RunnerConfig(progress=False))
+    assert traces.n_errors == len(traces)
+    assert traces.column("error")[0].startswith("ValueError: score must be a finite number")
+
+
+def test_causality_check_catches_a_detector_that_peeks(corpus) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CausalityError, match="not causal"):
+        run(Peeking(), corpus.split("all"), RunnerConfig(causality_sample=1.0, progress=False))
+    run(LexiconDetector(), corpus.split("all"), RunnerConfig(causality_sample=1.0, progress=False))
+
+
+def test_checkpoints_every_k_and_minutes(corpus) -> None:  # type: ignore[no-untyped-def]
+    traces = run(LexiconDetector(), corpus.split("all"), RunnerConfig(every=3, progress=False))
+    for n, points, minutes in zip(traces.column("n_messages"), traces.column("checkpoints"),
+                                  traces.column("minutes")):
+        assert points[-1] == n and all(p % 3 == 0 for p in points[:-1])
+        assert minutes[0] >= 0 and minutes == sorted(minutes)
+
+
+def test_batch_size_does_not_change_traces(corpus) -> None:  # type: ignore[no-untyped-def]
+    a = run(LexiconDetector(), corpus.split("all"), RunnerConfig(batch_size=1, progress=False))
+    b = run(LexiconDetector(), corpus.split("all"), RunnerConfig(batch_size=50, progress=False))
+    assert a.column("scores") == b.column("scores")
+
+
+def test_traces_roundtrip_and_hold_no_text(corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    traces = run(LexiconDetector(), corpus.split("all"), RunnerConfig(progress=False))
+    path = traces.save(tmp_path / "t.parquet")
+    again = Traces.load(path)
+    assert again.table.equals(traces.table)
+    assert "text" not in again.table.column_names and b"snap" not in path.read_bytes()
+
+
+def test_runner_config_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="runner.every"):
+        RunnerConfig(every=0)
