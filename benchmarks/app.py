@@ -48,8 +48,12 @@ def default_model_path(cfg: DictConfig, detector: Detector, corpus: Corpus) -> P
 def train_detector(detector: TrainableDetector, corpus: Corpus, split: str, target: Path) -> None:
     """Fit ``detector`` on ``corpus[split]`` and save it to ``target`` atomically."""
     data = corpus.split(split)
-    log.info("training %s on %s (%d conversations)", detector.metadata.name,
-             corpus.reference(split), len(data))
+    log.info(
+        "training %s on %s (%d conversations)",
+        detector.metadata.name,
+        corpus.reference(split),
+        len(data),
+    )
     labels = [int(y) for y in data["label"]]
     if len(set(labels)) < 2:
         raise ValueError(
@@ -71,9 +75,10 @@ def train_detector(detector: TrainableDetector, corpus: Corpus, split: str, targ
 
 def prepare_detector(cfg: DictConfig, corpus: Corpus) -> Detector:
     """Instantiate the detector; load or (per ``cfg.train``) train a trainable one."""
-    detector = build(cfg.detector)
-    if not isinstance(detector, Detector):
+    built = build(cfg.detector)
+    if not isinstance(built, Detector):
         raise TypeError(f"detector config {cfg.detector._target_} did not return a Detector")
+    detector: Detector = built
     if isinstance(detector, TrainableDetector) and not detector.is_fitted:
         if cfg.split == cfg.train_split:
             raise ValueError(
@@ -140,7 +145,9 @@ def public_config(cfg: DictConfig) -> DictConfig:
             return [scrub(v) for v in node]
         return node
 
-    return OmegaConf.create(scrub(data))
+    clean = OmegaConf.create(scrub(data))
+    assert isinstance(clean, DictConfig)
+    return clean
 
 
 def _parent_from(output_dir: str | Path) -> str | None:

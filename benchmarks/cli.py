@@ -46,5 +46,7 @@ def train(cfg: DictConfig) -> None:
     if (target / "metadata.json").exists():
         raise SystemExit(f"{target} already holds a model; remove it or set detector.model_path")
     train_detector(detector, corpus, str(cfg.train_split), target)
-    print(f"saved {detector.metadata.name} trained on {corpus.reference(str(cfg.train_split))}"
-          f" to {target}")
+    print(
+        f"saved {detector.metadata.name} trained on {corpus.reference(str(cfg.train_split))}"
+        f" to {target}"
+    )

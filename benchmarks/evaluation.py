@@ -81,7 +81,9 @@ def evaluate_detector(
     if leaked:
         log.warning(
             "detector '%s' was trained on %s: its scores on %s are not a fair test",
-            detector.metadata.name, ", ".join(detector.metadata.trained_on), corpus.reference(split),
+            detector.metadata.name,
+            ", ".join(detector.metadata.trained_on),
+            corpus.reference(split),
         )
         notes.append("LEAKAGE: the detector was trained on the split it is scored on")
     result = RunResult(

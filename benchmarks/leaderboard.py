@@ -11,8 +11,18 @@ from typing import Any
 from benchmarks.results import RESULTS_FILE, RunResult
 
 COLUMNS: tuple[str, ...] = (
-    "precision", "recall", "f1", "fpr", "roc_auc", "ttd_median", "detected_before_escalation",
-    "latency_f1", "erde_50", "false_alerts_per_1k", "n_scored", "n_errors",
+    "precision",
+    "recall",
+    "f1",
+    "fpr",
+    "roc_auc",
+    "ttd_median",
+    "detected_before_escalation",
+    "latency_f1",
+    "erde_50",
+    "false_alerts_per_1k",
+    "n_scored",
+    "n_errors",
 )
 
 
@@ -32,7 +42,7 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> s
 
     Examples:
         >>> print(format_table([{"detector": "x", "f1": 0.5}], ["detector", "f1"]))
-        detector  f1   
+        detector  f1
         --------  -----
         x         0.500
     """
@@ -60,10 +70,12 @@ def result_row(result: RunResult) -> dict[str, Any]:
 def summary_line(result: RunResult) -> str:
     """Return a one-line summary of a result for logs."""
     m = result.metrics
-    return (f"{result.detector['name']} on {result.corpus['name']}:{result.corpus['split']} "
-            f"[{result.policy['name']}]: precision={_cell(m.get('precision'))} "
-            f"recall={_cell(m.get('recall'))} f1={_cell(m.get('f1'))} "
-            f"ttd_median={_cell(m.get('ttd_median'))} n_errors={_cell(m.get('n_errors'), 'n_errors')}")
+    return (
+        f"{result.detector['name']} on {result.corpus['name']}:{result.corpus['split']} "
+        f"[{result.policy['name']}]: precision={_cell(m.get('precision'))} "
+        f"recall={_cell(m.get('recall'))} f1={_cell(m.get('f1'))} "
+        f"ttd_median={_cell(m.get('ttd_median'))} n_errors={_cell(m.get('n_errors'), 'n_errors')}"
+    )
 
 
 def print_sweep(sweep_dir: Path, uri: str | None) -> None:
@@ -72,7 +84,7 @@ def print_sweep(sweep_dir: Path, uri: str | None) -> None:
     if not results:
         print(f"no results under {sweep_dir}")
         return
-    rows = sorted((result_row(r) for r in results), key=lambda r: -(r.get("f1") or -1.0))
+    rows = sorted((result_row(r) for r in results), key=_by_f1)
     print()
     print(format_table(rows, ("detector", "corpus", "policy", *COLUMNS)))
     print(f"\nresults: {sweep_dir}")
@@ -92,20 +104,36 @@ def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, 
     query = "tags.`groombench.detector` != ''"
     if sweep:
         query += f" and tags.`mlflow.parentRunId` = '{sweep}'"
-    runs = client.search_runs([found.experiment_id], filter_string=query,
-                              order_by=["attributes.start_time DESC"], max_results=5000)
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=query,
+        order_by=["attributes.start_time DESC"],
+        max_results=5000,
+    )
     rows: dict[tuple[str, ...], dict[str, Any]] = {}
     for run in runs:
         tags = run.data.tags
-        key = (tags["groombench.detector"], tags["groombench.corpus"], tags["groombench.split"],
-               tags["groombench.policy"], tags.get("groombench.corpus_sha256", ""))
+        key = (
+            tags["groombench.detector"],
+            tags["groombench.corpus"],
+            tags["groombench.split"],
+            tags["groombench.policy"],
+            tags.get("groombench.corpus_sha256", ""),
+        )
         if key in rows:
             continue  # runs come newest first: keep the latest of each evaluation
         rows[key] = {
             "detector": key[0] + (" (LEAKAGE)" if tags.get("groombench.leakage") == "true" else ""),
-            "corpus": f"{key[1]}:{key[2]}", "policy": key[3], "run_id": run.info.run_id[:8],
+            "corpus": f"{key[1]}:{key[2]}",
+            "policy": key[3],
+            "run_id": run.info.run_id[:8],
         } | dict(run.data.metrics)
-    return sorted(rows.values(), key=lambda r: -(r.get("f1") if r.get("f1") is not None else -1))
+    return sorted(rows.values(), key=_by_f1)
+
+
+def _by_f1(row: Mapping[str, Any]) -> float:
+    value = row.get("f1")
+    return -float(value) if value is not None else 1.0
 
 
 def latest_sweep(uri: str, experiment: str) -> str | None:
@@ -116,9 +144,12 @@ def latest_sweep(uri: str, experiment: str) -> str | None:
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return None
-    runs = client.search_runs([found.experiment_id],
-                              filter_string="tags.`groombench.sweep` = 'parent'",
-                              order_by=["attributes.start_time DESC"], max_results=1)
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string="tags.`groombench.sweep` = 'parent'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
     return runs[0].info.run_id if runs else None
 
 
@@ -131,15 +162,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         description="Compare groombench evaluations logged to MLflow (latest run of each "
         "detector x corpus split x policy).",
     )
-    parser.add_argument("--uri", help="tracking URI (default: $MLFLOW_TRACKING_URI, else "
-                        "sqlite:///<root>/mlflow.db)")
-    parser.add_argument("--root", default=None, help="groombench run root (default: "
-                        "$GROOMBENCH_HOME or ./groombench-runs)")
+    parser.add_argument(
+        "--uri",
+        help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<root>/mlflow.db)",
+    )
+    parser.add_argument(
+        "--root",
+        default=None,
+        help="groombench run root (default: $GROOMBENCH_HOME or ./groombench-runs)",
+    )
     parser.add_argument("--experiment", default="groombench")
-    parser.add_argument("--sweep", default=None,
-                        help="'latest' or a parent run id: only that sweep's runs")
-    parser.add_argument("--metrics", default=",".join(COLUMNS),
-                        help="comma-separated metric keys to show")
+    parser.add_argument(
+        "--sweep", default=None, help="'latest' or a parent run id: only that sweep's runs"
+    )
+    parser.add_argument(
+        "--metrics", default=",".join(COLUMNS), help="comma-separated metric keys to show"
+    )
     args = parser.parse_args(argv)
     import os
 

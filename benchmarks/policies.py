@@ -17,7 +17,10 @@ import numpy as np
 class Policy(Protocol):
     """What the harness needs of an alert policy."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The policy's name; equal to its config file's name."""
+        ...
 
     def first_alert(self, scores: Sequence[float], indices: Sequence[int]) -> int | None:
         """Return the message index of the first alert, or None when none fires."""

@@ -7,8 +7,16 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("groombench", "datasets", "scikit-learn", "numpy", "hydra-core", "mlflow", "torch",
-            "transformers")
+PACKAGES = (
+    "groombench",
+    "datasets",
+    "scikit-learn",
+    "numpy",
+    "hydra-core",
+    "mlflow",
+    "torch",
+    "transformers",
+)
 
 
 @functools.cache
@@ -17,7 +25,11 @@ def git_sha() -> str:
     root = Path(__file__).resolve().parents[1]
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
             check=False,
         )
     except (OSError, subprocess.SubprocessError):

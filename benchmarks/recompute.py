@@ -50,14 +50,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point."""
     from benchmarks.leaderboard import COLUMNS, format_table, result_row
 
-    parser = argparse.ArgumentParser(prog="groombench-recompute", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="groombench-recompute",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("run_dir", help="a run folder holding results.json and traces.parquet")
-    parser.add_argument("overrides", nargs="*", help="policy overrides, e.g. policy=vote "
-                        "policy.min_positive=5")
+    parser.add_argument(
+        "overrides", nargs="*", help="policy overrides, e.g. policy=vote policy.min_positive=5"
+    )
     args = parser.parse_args(argv)
     original, new, target = recompute(args.run_dir, args.overrides)
-    rows = [result_row(original) | {"policy": original.policy["rule"]},
-            result_row(new) | {"policy": new.policy["rule"]}]
+    rows = [
+        result_row(original) | {"policy": original.policy["rule"]},
+        result_row(new) | {"policy": new.policy["rule"]},
+    ]
     print(format_table(rows, ("policy", *COLUMNS)))
     print(f"\nsaved {target / 'results.json'}")

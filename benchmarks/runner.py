@@ -24,7 +24,7 @@ from typing import Any
 from datasets import Dataset
 from tqdm.auto import tqdm
 
-from benchmarks.traces import Traces, TraceRow
+from benchmarks.traces import TraceRow, Traces
 from detectors import Detector, Message, check_score, checkpoints
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,9 @@ class RunnerConfig:
         if self.every < 1:
             raise ValueError(f"runner.every must be >= 1, got {self.every}")
         if not 0.0 <= self.causality_sample <= 1.0:
-            raise ValueError(f"runner.causality_sample must be in [0, 1], got {self.causality_sample}")
+            raise ValueError(
+                f"runner.causality_sample must be in [0, 1], got {self.causality_sample}"
+            )
 
 
 def to_messages(raw: Sequence[dict[str, Any]]) -> tuple[Message, ...]:
@@ -87,14 +89,14 @@ def _score_batch(
         if len(batch) != len(conversations):
             raise ValueError(f"detector returned {len(batch)} traces for {len(conversations)}")
         return [_checked(s, n) for s, n in zip(batch, wanted, strict=True)]
-    except Exception:  # noqa: BLE001 - any detector failure is isolated below
+    except Exception:
         if len(conversations) == 1:
             return [_error_text()]
     out: list[list[float] | str] = []
     for conversation, n in zip(conversations, wanted, strict=True):
         try:
             out.append(_checked(detector.score_prefixes([conversation], every)[0], n))
-        except Exception:  # noqa: BLE001
+        except Exception:
             out.append(_error_text())
     return out
 

@@ -47,7 +47,9 @@ STAGES: tuple[str, ...] = (
 #: Stages that mark the onset of grooming (rapport alone occurs in every chat).
 ONSET_STAGES: frozenset[str] = frozenset(STAGES) - {"rapport"}
 #: The first message with one of these is the escalation point.
-ESCALATION_STAGES: frozenset[str] = frozenset({"platform_move", "approach", "image_request", "sexual"})
+ESCALATION_STAGES: frozenset[str] = frozenset(
+    {"platform_move", "approach", "image_request", "sexual"}
+)
 
 MESSAGE_FEATURES = {
     "author": Value("string"),
@@ -152,9 +154,9 @@ def normalise_record(record: Mapping[str, Any], **defaults: Any) -> dict[str, An
         "language": record.get("language") or defaults.get("language", "en"),
         "split": record.get("split") or defaults.get("split", "test"),
         "scenario": record.get("scenario") or defaults.get("scenario", ""),
-        "meta": record.get("meta") if isinstance(record.get("meta"), str) else json.dumps(
-            record.get("meta") or {}, sort_keys=True
-        ),
+        "meta": record.get("meta")
+        if isinstance(record.get("meta"), str)
+        else json.dumps(record.get("meta") or {}, sort_keys=True),
     }
     if out["onset"] is None:
         out["onset"] = first_index_with(messages, ONSET_STAGES)

@@ -91,12 +91,12 @@ class Traces:
         return target
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     @property
     def n_errors(self) -> int:
         """Number of conversations the detector failed on."""
-        return len(self) - self.table.column("error").null_count
+        return len(self) - int(self.table.column("error").null_count)
 
     def column(self, name: str) -> list[Any]:
         """Return one column as a Python list."""
@@ -124,8 +124,11 @@ class Traces:
 
         def kept(name: str, fill: int | None = None) -> list[Any]:
             values = self.column(name)
-            return [fill if fill is not None and v is None else v
-                    for v, ok in zip(values, keep, strict=True) if ok]
+            return [
+                fill if fill is not None and v is None else v
+                for v, ok in zip(values, keep, strict=True)
+                if ok
+            ]
 
         return Outcomes(
             labels=np.asarray(kept("label"), dtype=np.int64),
@@ -144,8 +147,11 @@ class Traces:
         messages = np.asarray(self.column("n_messages"), dtype=np.float64)
         ok = messages > 0
         if not ok.any():
-            return {"ms_per_message_p50": None, "ms_per_message_p99": None,
-                    "messages_per_second": None}
+            return {
+                "ms_per_message_p50": None,
+                "ms_per_message_p99": None,
+                "messages_per_second": None,
+            }
         per_message = 1000.0 * seconds[ok] / messages[ok]
         total = float(seconds.sum())
         return {

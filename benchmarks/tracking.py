@@ -21,8 +21,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from benchmarks.results import RESULTS_FILE, TRACES_FILE
 from benchmarks.evaluation import Evaluation
+from benchmarks.results import RESULTS_FILE, TRACES_FILE
 
 log = logging.getLogger(__name__)
 
@@ -153,17 +153,22 @@ def log_evaluation(
         for start in range(0, len(params), 100):  # MLflow caps a batch at 100 params
             mlflow.log_params(dict(list(params.items())[start : start + 100]))
         mlflow.log_metrics(
-            {k: float(v) for k, v in result.metrics.items()
-             if v is not None and math.isfinite(float(v))}
+            {
+                k: float(v)
+                for k, v in result.metrics.items()
+                if v is not None and math.isfinite(float(v))
+            }
         )
         # A code source: the corpus is made by a groombench loader from the user's files (or
         # generated); its file names and checksums travel as tags, its text never does.
         source = CodeDatasetSource(
-            tags={"groombench.corpus": result.corpus["name"],
-                  "groombench.corpus_version": result.corpus["version"],
-                  "groombench.checksums": json.dumps(result.corpus.get("checksums", {}))}
+            tags={
+                "groombench.corpus": result.corpus["name"],
+                "groombench.corpus_version": result.corpus["version"],
+                "groombench.checksums": json.dumps(result.corpus.get("checksums", {})),
+            }
         )
-        dataset = MetaDataset(
+        dataset = MetaDataset(  # type: ignore[abstract]  # profile is optional at runtime
             source=source,
             name=f"{result.corpus['name']}:{result.corpus['split']}",
             digest=result.corpus["fingerprint"][:36],

@@ -32,7 +32,7 @@ PATTERNS: dict[str, list[str]] = {
         r"\basl\b",
         rf"\bwhat (?:grade|year|school) {_ARE} {_YOU}\b",
         rf"\bwhere do {_YOU} live\b",
-        rf"\bwhat school\b",
+        r"\bwhat school\b",
         rf"\b{_YOUR} age\b",
     ],
     "risk_check": [
@@ -86,7 +86,7 @@ PATTERNS: dict[str, list[str]] = {
         r"\bmeet (?:up|me|in person|irl)\b",
         rf"\bpick {_YOU} up\b",
         r"\bcome over\b",
-        rf"\bwhere can we meet\b",
+        r"\bwhere can we meet\b",
     ],
     "sexual": [],
 }

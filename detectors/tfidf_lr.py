@@ -49,7 +49,7 @@ class TfidfLRDetector(TrainableDetector):
         ngram_max: int = 2,
         min_df: int = 2,
         max_features: int = 200_000,
-        C: float = 4.0,  # noqa: N803 - scikit-learn's name for it
+        C: float = 4.0,
         seed: int = 0,
         name: str = "tfidf_lr",
     ) -> None:
@@ -125,7 +125,10 @@ class TfidfLRDetector(TrainableDetector):
         self.metadata = self._metadata((trained_on,))
 
     def _set_model(
-        self, vocabulary: dict[str, int], idf: NDArray[np.float64], coef: NDArray[np.float64],
+        self,
+        vocabulary: dict[str, int],
+        idf: NDArray[np.float64],
+        coef: NDArray[np.float64],
         bias: float,
     ) -> None:
         vectorizer = self._make_vectorizer(vocabulary)
@@ -146,8 +149,12 @@ class TfidfLRDetector(TrainableDetector):
         folder.mkdir(parents=True, exist_ok=True)
         np.savez(folder / MODEL_FILE, idf=self._idf, coef=self._coef, bias=np.array([self._bias]))
         (folder / VOCAB_FILE).write_text(json.dumps(self._vocabulary), encoding="utf-8")
-        meta = {"params": self.params, "trained_on": list(self.metadata.trained_on),
-                "version": self.metadata.version, "name": self.metadata.name}
+        meta = {
+            "params": self.params,
+            "trained_on": list(self.metadata.trained_on),
+            "version": self.metadata.version,
+            "name": self.metadata.name,
+        }
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     def load(self, path: str) -> None:
@@ -212,10 +219,11 @@ class TfidfLRDetector(TrainableDetector):
         before = running - running[group_start]
         n_rows = int(lengths.sum())
         d_dot = np.bincount(r, weights=self._weights[j] * d, minlength=n_rows)
-        d_sq = np.bincount(r, weights=self._idf_sq[j] * ((before + d) ** 2 - before**2),
-                           minlength=n_rows)
-        dot = _running_within(d_dot, lengths)
-        sq = _running_within(d_sq, lengths)
+        d_sq = np.bincount(
+            r, weights=self._idf_sq[j] * ((before + d) ** 2 - before**2), minlength=n_rows
+        )
+        dot = _running_within(d_dot.astype(np.float64), lengths)
+        sq = _running_within(d_sq.astype(np.float64), lengths)
         scores = self._decision(dot, sq)
         out: list[list[float]] = []
         start = 0

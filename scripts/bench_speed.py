@@ -68,8 +68,12 @@ def generation(size: int) -> dict[str, float]:
         started = time.perf_counter()
         load_synthetic(size, seed=0, cache_dir=cache)
         dataset_s = time.perf_counter() - started
-    return {"conversations": size, "messages": n_messages, "generator_s": round(generator_s, 1),
-            "generator_plus_dataset_s": round(dataset_s, 1)}
+    return {
+        "conversations": size,
+        "messages": n_messages,
+        "generator_s": round(generator_s, 1),
+        "generator_plus_dataset_s": round(dataset_s, 1),
+    }
 
 
 def streaming(sample: int, repeats: int) -> dict[str, dict[str, float]]:
@@ -84,16 +88,28 @@ def streaming(sample: int, repeats: int) -> dict[str, dict[str, float]]:
     n_msgs = sum(len(c) for c in conversations)
     out: dict[str, dict[str, float]] = {}
     for name, detector in (("lexicon", LexiconDetector()), ("tfidf_lr", tfidf)):
-        full = best_of(repeats, lambda d=detector: [d.score(conversations[i : i + 64])
-                                                    for i in range(0, len(conversations), 64)])
-        stream = best_of(repeats, lambda d=detector: [d.score_prefixes(conversations[i : i + 64])
-                                                      for i in range(0, len(conversations), 64)])
+        full = best_of(
+            repeats,
+            lambda d=detector: [
+                d.score(conversations[i : i + 64]) for i in range(0, len(conversations), 64)
+            ],
+        )
+        stream = best_of(
+            repeats,
+            lambda d=detector: [
+                d.score_prefixes(conversations[i : i + 64])
+                for i in range(0, len(conversations), 64)
+            ],
+        )
         naive = best_of(1, lambda d=detector: naive_per_prefix(d, conversations))
         batched = best_of(1, lambda d=detector: naive_batched(d, conversations))
         out[name] = {
-            "conversations": len(conversations), "messages": n_msgs,
-            "score_complete_once_s": round(full, 3), "stream_every_message_s": round(stream, 3),
-            "naive_per_prefix_s": round(naive, 2), "naive_batched_prefixes_s": round(batched, 2),
+            "conversations": len(conversations),
+            "messages": n_msgs,
+            "score_complete_once_s": round(full, 3),
+            "stream_every_message_s": round(stream, 3),
+            "naive_per_prefix_s": round(naive, 2),
+            "naive_batched_prefixes_s": round(batched, 2),
             "stream_over_complete": round(stream / full, 2),
             "naive_per_prefix_over_stream": round(naive / stream, 1),
             "naive_batched_over_stream": round(batched / stream, 1),
@@ -106,17 +122,26 @@ def full_run(size: int) -> dict[str, float]:
         exe = Path(sys.executable).parent / "groombench"
         env = os.environ | {"GROOMBENCH_HOME": home, "HF_HUB_OFFLINE": "1"}
         started = time.perf_counter()
-        subprocess.run([str(exe), f"corpus.n_conversations={size}", "runner.progress=false",
-                        f"tracking.uri=sqlite:///{home}/mlflow.db"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(exe),
+                f"corpus.n_conversations={size}",
+                "runner.progress=false",
+                f"tracking.uri=sqlite:///{home}/mlflow.db",
+            ],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         wall = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"conversations": size, "wall_s": round(wall, 1), "peak_rss_mib": round(peak_kib / 1024)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", type=int, default=155_128)
     parser.add_argument("--sample", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)

@@ -9,14 +9,64 @@ from typing import Any
 
 from detectors import Message
 
-WORDS = (
-    "hi hello how old are you what school do you go to dont tell anyone our secret add me on "
-    "snap discord meet up after practice homework game play later mom home alone pizza movie "
-    "weekend lol idk brb gift card robux you are so mature send a pic football music"
-).split()
+WORDS = [
+    "hi",
+    "hello",
+    "how",
+    "old",
+    "are",
+    "you",
+    "what",
+    "school",
+    "do",
+    "you",
+    "go",
+    "to",
+    "dont",
+    "tell",
+    "anyone",
+    "our",
+    "secret",
+    "add",
+    "me",
+    "on",
+    "snap",
+    "discord",
+    "meet",
+    "up",
+    "after",
+    "practice",
+    "homework",
+    "game",
+    "play",
+    "later",
+    "mom",
+    "home",
+    "alone",
+    "pizza",
+    "movie",
+    "weekend",
+    "lol",
+    "idk",
+    "brb",
+    "gift",
+    "card",
+    "robux",
+    "you",
+    "are",
+    "so",
+    "mature",
+    "send",
+    "a",
+    "pic",
+    "football",
+    "music",
+]
 
 
-def neutral_conversation(rng: random.Random, n: int | None = None, t0: float = 1.7e9) -> list[Message]:
+def neutral_conversation(
+    rng: random.Random, n: int | None = None, t0: float = 1.7e9
+) -> list[Message]:
     """A conversation of random neutral words between two authors."""
     n = n if n is not None else rng.randint(1, 15)
     t = t0
@@ -28,8 +78,9 @@ def neutral_conversation(rng: random.Random, n: int | None = None, t0: float = 1
     return out
 
 
-def record(cid: str, messages: list[Message], label: int, split: str = "test",
-           **extra: Any) -> dict[str, Any]:
+def record(
+    cid: str, messages: list[Message], label: int, split: str = "test", **extra: Any
+) -> dict[str, Any]:
     """A schema record (JSONL line) from messages."""
     return {
         "conversation_id": cid,
@@ -50,8 +101,12 @@ def write_jsonl(
             label = i % 2
             messages = neutral_conversation(rng, rng.randint(2, 12))
             if label:
-                messages[-1] = Message(messages[-1].author, "dont tell your mom, add me on snap",
-                                       messages[-1].time, messages[-1].index)
+                messages[-1] = Message(
+                    messages[-1].author,
+                    "dont tell your mom, add me on snap",
+                    messages[-1].time,
+                    messages[-1].index,
+                )
             split = splits[0] if i % 4 < 2 else splits[-1]
             handle.write(json.dumps(record(f"c{i}", messages, label, split)) + "\n")
     return path
@@ -60,5 +115,5 @@ def write_jsonl(
 def assert_nested_close(a: list[list[float]], b: list[list[float]], tol: float = 1e-9) -> None:
     """Assert two lists of score lists have the same shape and values within ``tol``."""
     assert [len(x) for x in a] == [len(y) for y in b]
-    for x, y in zip(a, b):
-        assert all(abs(u - v) <= tol for u, v in zip(x, y)), (x, y)
+    for x, y in zip(a, b, strict=True):
+        assert all(abs(u - v) <= tol for u, v in zip(x, y, strict=True)), (x, y)

@@ -39,8 +39,10 @@ def test_every_policy_config_instantiates(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", options("corpus"))
 def test_every_corpus_config_instantiates(name: str, tmp_path: Path) -> None:
-    extra = {"jsonl": [f"corpus.path={write_jsonl(tmp_path / 'c.jsonl')}"],
-             "synthetic": ["corpus.n_conversations=50"]}.get(name, [])
+    extra = {
+        "jsonl": [f"corpus.path={write_jsonl(tmp_path / 'c.jsonl')}"],
+        "synthetic": ["corpus.n_conversations=50"],
+    }.get(name, [])
     cfg = composed(tmp_path, f"corpus={name}", *extra)
     corpus = build(cfg.corpus)
     assert isinstance(corpus, Corpus) and corpus.info.name == name

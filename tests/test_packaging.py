@@ -31,9 +31,11 @@ def test_detectors_never_import_benchmarks() -> None:
 
 
 def test_cli_module_import_stays_light() -> None:
-    code = ("import sys, benchmarks.cli, detectors;"
-            "heavy = {'mlflow', 'datasets', 'sklearn', 'torch', 'transformers', 'evaluate'};"
-            "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    code = (
+        "import sys, benchmarks.cli, detectors;"
+        "heavy = {'mlflow', 'datasets', 'sklearn', 'torch', 'transformers', 'evaluate'};"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

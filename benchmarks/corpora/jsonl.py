@@ -41,7 +41,7 @@ class CorpusFileError(ValueError):
 
 
 def _parse_time(value: Any) -> float | None:
-    if value is None or isinstance(value, int | float) and not isinstance(value, bool):
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
         return None if value is None else float(value)
     if isinstance(value, str):
         try:
@@ -93,7 +93,8 @@ def read_jsonl(path: str | Path, *, on_error: str = "raise") -> tuple[list[dict[
                 first = seen.setdefault(record["conversation_id"], number)
                 if first != number:
                     raise SchemaError(
-                        f"field 'conversation_id' {record['conversation_id']!r} repeats line {first}"
+                        f"field 'conversation_id' {record['conversation_id']!r} repeats "
+                        f"line {first}"
                     )
             except SchemaError as error:
                 if on_error == "raise":

@@ -24,8 +24,15 @@ def cli(tmp_path: Path, *args: str, script: str = "groombench") -> subprocess.Co
         "GB_TEST_API_KEY": "SECRETVALUE42",
     }
     exe = Path(sys.executable).parent / script
-    return subprocess.run([str(exe), *args], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        [str(exe), *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +45,13 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for m in line["messages"]:
             m["text"] += f" {SENTINEL}"
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
-    out = cli(tmp, "corpus=jsonl", f"corpus.path={path}", "+tracking.api_key=${oc.env:GB_TEST_API_KEY}",
-              "runner.progress=false")
+    out = cli(
+        tmp,
+        "corpus=jsonl",
+        f"corpus.path={path}",
+        "+tracking.api_key=${oc.env:GB_TEST_API_KEY}",
+        "runner.progress=false",
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     (tmp / "stdout.txt").write_text(out.stdout)
     return tmp
@@ -69,8 +81,11 @@ def test_mlflow_runs_match_results_and_leak_nothing(sweep: Path) -> None:
     assert len(parents) == 1 and len(children) == 3
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
     for run in children:
-        folder = next(p.parent for p in (sweep / "runs" / "outputs").glob("*/*/results.json")
-                      if run.data.tags["groombench.detector"] in p.parent.name)
+        folder = next(
+            p.parent
+            for p in (sweep / "runs" / "outputs").glob("*/*/results.json")
+            if run.data.tags["groombench.detector"] in p.parent.name
+        )
         result = json.loads((folder / "results.json").read_text())
         finite = {k: v for k, v in result["metrics"].items() if v is not None}
         assert run.data.metrics == pytest.approx(finite)
@@ -102,8 +117,9 @@ def test_recompute_under_another_policy_from_traces(sweep: Path) -> None:
     from benchmarks.recompute import recompute
 
     folder = next((sweep / "runs" / "outputs").glob("*/*_lexicon"))
-    original, new, target = recompute(folder, ["policy=vote", "policy.min_positive=2",
-                                               "policy.window=3"])
+    original, new, target = recompute(
+        folder, ["policy=vote", "policy.min_positive=2", "policy.window=3"]
+    )
     assert new.policy["name"] == "vote" and new.policy["params"]["min_positive"] == 2
     assert (target / "results.json").exists()
     assert new.metrics["n_scored"] == original.metrics["n_scored"]
@@ -120,15 +136,17 @@ def test_unknown_choice_lists_the_options(tmp_path: Path) -> None:
 def test_help_lists_detectors_corpora_policies(tmp_path: Path) -> None:
     out = cli(tmp_path, "--help")
     assert out.returncode == 0
-    for word in ("detector: constant, lexicon, random, tfidf_lr", "corpus: jsonl, synthetic",
-                 "policy: threshold, vote"):
+    for word in (
+        "detector: constant, lexicon, random, tfidf_lr",
+        "corpus: jsonl, synthetic",
+        "policy: threshold, vote",
+    ):
         assert word in out.stdout
 
 
 def test_bad_jsonl_stops_with_file_line_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"conversation_id": "a", "label": 1, "messages": [{"text": "x"}]}\n')
-    out = cli(tmp_path, "detector=lexicon", "corpus=jsonl", f"corpus.path={bad}",
-              "tracking=none")
+    out = cli(tmp_path, "detector=lexicon", "corpus=jsonl", f"corpus.path={bad}", "tracking=none")
     assert out.returncode != 0
     assert "bad.jsonl:1: field 'messages[0].author' must be a string" in out.stderr

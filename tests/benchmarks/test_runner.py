@@ -39,7 +39,9 @@ class Peeking(Detector):
     def score(self, conversations: Sequence[Conversation]) -> list[float]:
         return [min(1.0, len(c) / 20) for c in conversations]
 
-    def score_prefixes(self, conversations: Sequence[Conversation], every: int = 1) -> list[list[float]]:
+    def score_prefixes(
+        self, conversations: Sequence[Conversation], every: int = 1
+    ) -> list[list[float]]:
         from detectors import checkpoints
 
         return [[min(1.0, len(c) / 20)] * len(checkpoints(len(c), every)) for c in conversations]
@@ -79,8 +81,12 @@ def test_causality_check_catches_a_detector_that_peeks(corpus) -> None:  # type:
 
 def test_checkpoints_every_k_and_minutes(corpus) -> None:  # type: ignore[no-untyped-def]
     traces = run(LexiconDetector(), corpus.split("all"), RunnerConfig(every=3, progress=False))
-    for n, points, minutes in zip(traces.column("n_messages"), traces.column("checkpoints"),
-                                  traces.column("minutes")):
+    for n, points, minutes in zip(
+        traces.column("n_messages"),
+        traces.column("checkpoints"),
+        traces.column("minutes"),
+        strict=True,
+    ):
         assert points[-1] == n and all(p % 3 == 0 for p in points[:-1])
         assert minutes[0] >= 0 and minutes == sorted(minutes)
 
@@ -100,5 +106,5 @@ def test_traces_roundtrip_and_hold_no_text(corpus, tmp_path: Path) -> None:  # t
 
 
 def test_runner_config_rejects_nonsense() -> None:
-    with pytest.raises(ValueError, match="runner.every"):
+    with pytest.raises(ValueError, match=r"runner\.every"):
         RunnerConfig(every=0)

@@ -23,8 +23,9 @@ def test_lexicon_says_which_stage_fired_and_when() -> None:
     session = LexiconDetector().session()
     for m in msgs("hey whats up", "r u home alone?", "ok", "dont tell ur mom", "add me on snap"):
         session.update(m)
-    assert session.explain() == {"stages": {"rapport": 1, "risk_check": 2, "secrecy": 4,
-                                            "platform_move": 5}}
+    assert session.explain() == {
+        "stages": {"rapport": 1, "risk_check": 2, "secrecy": 4, "platform_move": 5}
+    }
     assert session.score() > LexiconDetector().score([msgs("r u home alone?")])[0]
 
 
@@ -73,8 +74,8 @@ def test_tfidf_learns_the_signal() -> None:
     d = TfidfLRDetector(min_df=1)
     d.fit(convs, labels, trained_on="x@0:train")
     scores = d.score(convs)
-    pos = [s for s, y in zip(scores, labels) if y]
-    neg = [s for s, y in zip(scores, labels) if not y]
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
     assert min(pos) > max(neg)
 
 

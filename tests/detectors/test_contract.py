@@ -12,7 +12,9 @@ from benchmarks.components import build
 from detectors import Detector, Message, TrainableDetector, checkpoints
 from tests.helpers import assert_nested_close, neutral_conversation
 
-DETECTOR_NAMES = sorted(p.stem for p in (Path(__file__).parents[2] / "configs" / "detector").glob("*.yaml"))
+DETECTOR_NAMES = sorted(
+    p.stem for p in (Path(__file__).parents[2] / "configs" / "detector").glob("*.yaml")
+)
 
 
 def make(name: str, tmp_path: Path) -> Detector:
@@ -50,7 +52,7 @@ def test_causal_shared_prefix_gives_same_scores(detector: Detector) -> None:
     for _ in range(10):
         shared = neutral_conversation(rng, 6)
         a = shared + neutral_conversation(rng, 5, t0=2e9)
-        b = shared + [Message("zz", "completely different later text", 3e9, 7)]
+        b = [*shared, Message("zz", "completely different later text", 3e9, 7)]
         a = [Message(m.author, m.text, m.time, i + 1) for i, m in enumerate(a)]
         sa, sb = detector.score_prefixes([a, b])
         assert sa[:6] == pytest.approx(sb[:6], abs=1e-12)
@@ -76,7 +78,9 @@ def test_batch_size_does_not_change_scores(detector: Detector) -> None:
 
 def test_checkpoints_and_score_range(detector: Detector) -> None:
     for every in (1, 3):
-        for conv, scores in zip(conversations(), detector.score_prefixes(conversations(), every)):
+        for conv, scores in zip(
+            conversations(), detector.score_prefixes(conversations(), every), strict=True
+        ):
             assert len(scores) == len(checkpoints(len(conv), every))
             assert all(0.0 <= s <= 1.0 for s in scores)
 

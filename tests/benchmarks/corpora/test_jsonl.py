@@ -11,11 +11,16 @@ from benchmarks.corpora.jsonl import CorpusFileError, load_jsonl, read_jsonl
 from benchmarks.schema import FEATURES
 from tests.helpers import write_jsonl
 
-GOOD = {"conversation_id": "a", "label": 1, "groomer_ids": ["u1"],
-        "messages": [{"author": "u1", "text": "hi", "time": "2024-01-01T10:00:00+00:00",
-                      "stages": ["rapport"]},
-                     {"author": "u2", "text": "hey", "time": 1704103300},
-                     {"author": "u1", "text": "keep it secret", "stages": ["secrecy"]}]}
+GOOD = {
+    "conversation_id": "a",
+    "label": 1,
+    "groomer_ids": ["u1"],
+    "messages": [
+        {"author": "u1", "text": "hi", "time": "2024-01-01T10:00:00+00:00", "stages": ["rapport"]},
+        {"author": "u2", "text": "hey", "time": 1704103300},
+        {"author": "u1", "text": "keep it secret", "stages": ["secrecy"]},
+    ],
+}
 
 
 def write(path: Path, *lines: object) -> Path:
@@ -42,17 +47,29 @@ def test_loads_records_of_the_schema(tmp_path: Path) -> None:
         ({"conversation_id": "x", "messages": []}, "'label'"),
         ({"conversation_id": "x", "label": 2, "messages": []}, "'label'"),
         ({"conversation_id": "x", "label": 0, "messages": [{"text": "hi"}]}, "messages[0].author"),
-        ({"conversation_id": "x", "label": 0, "messages": [{"author": "a", "text": "hi",
-                                                             "time": "noon"}]}, "messages[0].time"),
-        ({"conversation_id": "x", "label": 0, "messages": [{"author": "a", "text": "hi",
-                                                             "stages": ["hugs"]}]}, "stages"),
+        (
+            {
+                "conversation_id": "x",
+                "label": 0,
+                "messages": [{"author": "a", "text": "hi", "time": "noon"}],
+            },
+            "messages[0].time",
+        ),
+        (
+            {
+                "conversation_id": "x",
+                "label": 0,
+                "messages": [{"author": "a", "text": "hi", "stages": ["hugs"]}],
+            },
+            "stages",
+        ),
     ],
 )
 def test_malformed_line_names_file_line_and_field(tmp_path: Path, line: object, field: str) -> None:
     path = write(tmp_path / "bad.jsonl", GOOD, line)
     with pytest.raises(CorpusFileError) as caught:
         read_jsonl(path)
-    assert f"bad.jsonl:2: " in str(caught.value)
+    assert "bad.jsonl:2: " in str(caught.value)
     assert field in str(caught.value)
 
 
@@ -62,8 +79,9 @@ def test_duplicate_ids_are_rejected(tmp_path: Path) -> None:
 
 
 def test_skip_mode_counts_and_reports(tmp_path: Path) -> None:
-    path = write(tmp_path / "s.jsonl", GOOD, "{oops", {"conversation_id": "b", "label": 0,
-                                                        "messages": []})
+    path = write(
+        tmp_path / "s.jsonl", GOOD, "{oops", {"conversation_id": "b", "label": 0, "messages": []}
+    )
     records, skipped = read_jsonl(path, on_error="skip")
     assert skipped == 1 and [r["conversation_id"] for r in records] == ["a", "b"]
     corpus = load_jsonl(str(path), on_error="skip", cache_dir=str(tmp_path / "cache"))
@@ -82,7 +100,7 @@ def test_fingerprint_follows_content_not_cache(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_unknown_split(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="corpus.path"):
+    with pytest.raises(FileNotFoundError, match=r"corpus\.path"):
         load_jsonl(str(tmp_path / "none.jsonl"))
     corpus = load_jsonl(str(write_jsonl(tmp_path / "c.jsonl")), cache_dir=str(tmp_path / "c"))
     with pytest.raises(ValueError, match="available: test, train"):
