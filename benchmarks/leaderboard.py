@@ -51,7 +51,7 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> s
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def result_row(result: RunResult) -> dict[str, Any]:
