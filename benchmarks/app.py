@@ -6,6 +6,8 @@ The Hydra entry points in :mod:`benchmarks.cli` are thin; everything here takes 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
@@ -19,6 +21,7 @@ from benchmarks.components import build, plain
 from benchmarks.corpora.base import Corpus
 from benchmarks.evaluation import Evaluation, evaluate_detector
 from benchmarks.runner import RunnerConfig, to_messages
+from benchmarks.secrets import env_references, scrub, secret_values
 from detectors import Detector, TrainableDetector
 
 log = logging.getLogger(__name__)
@@ -39,10 +42,18 @@ def load_corpus(cfg: DictConfig) -> Corpus:
 
 
 def default_model_path(cfg: DictConfig, detector: Detector, corpus: Corpus) -> Path:
-    """Where a trainable detector's model lives when ``detector.model_path`` is null."""
+    """Where a trainable detector's model lives when ``detector.model_path`` is null.
+
+    The folder names the training data and a hash of the training settings, so a model trained
+    with other hyperparameters (or on other data) is never silently reused.
+    """
     reference = corpus.reference(str(cfg.train_split))
+    settings = plain(cfg.detector, drop=("_target_", "model_path", "name"))
+    digest = hashlib.sha256(
+        json.dumps([str(cfg.detector._target_), settings], sort_keys=True, default=str).encode()
+    ).hexdigest()[:10]
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", reference)
-    return Path(str(cfg.paths.models)) / detector.metadata.name / safe
+    return Path(str(cfg.paths.models)) / detector.metadata.name / f"{safe}-{digest}"
 
 
 def train_detector(detector: TrainableDetector, corpus: Corpus, split: str, target: Path) -> None:
@@ -115,6 +126,7 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
         runner=runner,
         latency_p=cfg.latency_p,
         output_dir=output_dir,
+        allow_leakage=bool(cfg.allow_leakage),
     )
     config = public_config(cfg)
     (Path(output_dir) / "config.yaml").write_text(OmegaConf.to_yaml(config), encoding="utf-8")
@@ -133,19 +145,10 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
 
 
 def public_config(cfg: DictConfig) -> DictConfig:
-    """Return the resolved config with secret-looking keys removed (safe to save and log)."""
-    from benchmarks.tracking import SECRET_KEY
-
+    """Return the resolved config without secrets, by key and by value (safe to save and log)."""
+    names = env_references(OmegaConf.to_container(cfg, resolve=False))
     data: Any = OmegaConf.to_container(cfg, resolve=True)
-
-    def scrub(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {k: scrub(v) for k, v in node.items() if not SECRET_KEY.search(str(k))}
-        if isinstance(node, list):
-            return [scrub(v) for v in node]
-        return node
-
-    clean = OmegaConf.create(scrub(data))
+    clean = OmegaConf.create(scrub(data, secret_values(names)))
     assert isinstance(clean, DictConfig)
     return clean
 

@@ -12,7 +12,7 @@ from benchmarks.policies import Policy, ThresholdPolicy
 from benchmarks.provenance import software_versions
 from benchmarks.results import TRACES_FILE, RunResult, describe_policy, score_traces
 from benchmarks.runner import RunnerConfig, run
-from benchmarks.traces import Traces
+from benchmarks.traces import ERRORS_FILE, Traces
 from detectors import Detector
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,16 @@ class Evaluation:
     traces: Traces
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``results.json`` and ``traces.parquet`` into ``folder``; return the folder."""
+        """Write ``results.json``, ``traces.parquet`` (and local error details) to ``folder``."""
         target = Path(folder)
-        self.result.save(target)
         self.traces.save(target / TRACES_FILE)
+        self.traces.save_error_details(target / ERRORS_FILE)
+        self.result.save(target)
         return target
+
+
+class AllConversationsFailed(RuntimeError):
+    """The detector failed on every conversation: no metric means anything."""
 
 
 def leakage(detector: Detector, corpus: Corpus, split: str) -> bool:
@@ -55,6 +60,7 @@ def evaluate_detector(
     runner: RunnerConfig | None = None,
     latency_p: float | None = None,
     output_dir: str | Path | None = None,
+    allow_leakage: bool = False,
 ) -> Evaluation:
     """Stream ``corpus[split]`` through ``detector`` and compute every metric.
 
@@ -66,17 +72,32 @@ def evaluate_detector(
         policy_params: the policy's parameters, recorded with the result.
         runner: batching, checkpoint interval, causality sampling, progress bar.
         latency_p: the latency-weighted F1's p; None uses the median rule (DOMAIN §4).
-        output_dir: when given, ``results.json`` and ``traces.parquet`` are written there.
+        output_dir: when given, ``results.json`` and ``traces.parquet`` are written there
+            (the traces as soon as scoring ends, so a later failure loses no detector work).
+        allow_leakage: score a split the detector was trained on anyway (flagged LEAKAGE).
 
     Returns:
         The result and its traces.
+
+    Raises:
+        ValueError: the detector was trained on ``split`` and ``allow_leakage`` is False.
+        AllConversationsFailed: the detector failed on every conversation (after saving).
     """
     policy = policy or ThresholdPolicy()
     runner = runner or RunnerConfig()
+    leaked = leakage(detector, corpus, split)
+    if leaked and not allow_leakage:
+        raise ValueError(
+            f"detector '{detector.metadata.name}' was trained on "
+            f"{', '.join(detector.metadata.trained_on)}: scoring {corpus.reference(split)} "
+            "would not be a fair test; choose another split (or allow_leakage=true to score it "
+            "anyway, flagged LEAKAGE)"
+        )
     data = corpus.split(split)
     traces = run(detector, data, runner)
+    if output_dir is not None:
+        traces.save(Path(output_dir) / TRACES_FILE)
     metrics, definitions = score_traces(traces, policy, latency_p)
-    leaked = leakage(detector, corpus, split)
     notes = list(corpus.info.limitations)
     if leaked:
         log.warning(
@@ -106,6 +127,12 @@ def evaluate_detector(
     evaluation = Evaluation(result=result, traces=traces)
     if output_dir is not None:
         evaluation.save(output_dir)
+    if len(traces) and traces.n_errors == len(traces):
+        where = Path(output_dir) / ERRORS_FILE if output_dir else "Traces.error_details"
+        raise AllConversationsFailed(
+            f"detector '{detector.metadata.name}' failed on all {len(traces)} conversations "
+            f"({traces.column('error')[0]} first); no metric is meaningful. Messages: {where}"
+        )
     return evaluation
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from pathlib import Path
@@ -38,12 +39,27 @@ class SweepCallback(Callback):
         )
         (sweep_dir / tracking.PARENT_RUN_FILE).write_text(self._parent)
         os.environ[tracking.PARENT_RUN_ENV] = self._parent
+        # Hydra skips on_multirun_end when a job raises: close the parent run (FAILED) and show
+        # the jobs that did finish at exit instead, so nothing is left RUNNING or unreported.
+        atexit.register(self._finish, sweep_dir, "FAILED")
 
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+    def _finish(self, sweep_dir: Path, status: str) -> None:
         from benchmarks import tracking
         from benchmarks.leaderboard import print_sweep
 
         if self._uri and self._parent:
-            tracking.end_parent_run(self._uri, self._parent)
+            tracking.end_parent_run(self._uri, self._parent, status)
             os.environ.pop(tracking.PARENT_RUN_ENV, None)
-        print_sweep(Path(str(config.hydra.sweep.dir)), self._uri)
+            self._parent = None
+            if status != "FINISHED":
+                print(f"\nsweep {status}: results of the jobs that finished:")
+            print_sweep(sweep_dir, self._uri)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from benchmarks.leaderboard import print_sweep
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        if self._parent:
+            self._finish(sweep_dir, "FINISHED")
+        else:
+            print_sweep(sweep_dir, self._uri)

@@ -59,12 +59,19 @@ def result_row(result: RunResult) -> dict[str, Any]:
     row: dict[str, Any] = {
         "detector": result.detector["name"],
         "corpus": f"{result.corpus['name']}:{result.corpus['split']}",
-        "policy": result.policy["name"],
+        "policy": _setting(
+            result.policy.get("label", result.policy["name"]), int(result.runner.get("every", 1))
+        ),
     }
     row.update(result.metrics)
     if result.leakage:
         row["detector"] += " (LEAKAGE)"
     return row
+
+
+def _setting(label: str, every: int) -> str:
+    """Policy label, plus the scoring cadence when not every message."""
+    return label if every == 1 else f"{label}@every{every}"
 
 
 def summary_line(result: RunResult) -> str:
@@ -113,19 +120,25 @@ def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, 
     rows: dict[tuple[str, ...], dict[str, Any]] = {}
     for run in runs:
         tags = run.data.tags
+        policy = _setting(
+            tags.get("groombench.policy_label", tags["groombench.policy"]),
+            int(tags.get("groombench.every", "1")),
+        )
+        # One row per distinct evaluation: detector version, data, policy settings, cadence.
         key = (
             tags["groombench.detector"],
+            tags.get("groombench.detector_version", ""),
             tags["groombench.corpus"],
             tags["groombench.split"],
-            tags["groombench.policy"],
             tags.get("groombench.corpus_sha256", ""),
+            policy,
         )
         if key in rows:
             continue  # runs come newest first: keep the latest of each evaluation
         rows[key] = {
             "detector": key[0] + (" (LEAKAGE)" if tags.get("groombench.leakage") == "true" else ""),
-            "corpus": f"{key[1]}:{key[2]}",
-            "policy": key[3],
+            "corpus": f"{key[2]}:{key[3]}",
+            "policy": policy,
             "run_id": run.info.run_id[:8],
         } | dict(run.data.metrics)
     return sorted(rows.values(), key=_by_f1)

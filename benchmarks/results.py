@@ -98,8 +98,24 @@ class RunResult:
 
 
 def describe_policy(policy: Policy, params: dict[str, Any]) -> dict[str, Any]:
-    """Return the policy's name, parameters and one-sentence rule."""
-    return {"name": policy.name, "params": params, "rule": policy.describe()}
+    """Return the policy's name, parameters, label and one-sentence rule."""
+    return {
+        "name": policy.name,
+        "params": params,
+        "rule": policy.describe(),
+        "label": policy_label(policy.name, params),
+    }
+
+
+def policy_label(name: str, params: dict[str, Any]) -> str:
+    """Return a short label that tells two settings of one policy apart.
+
+    Examples:
+        >>> policy_label("vote", {"threshold": 0.5, "window": 10, "min_positive": 5})
+        'vote(min_positive=5,threshold=0.5,window=10)'
+    """
+    inner = ",".join(f"{k}={params[k]}" for k in sorted(params))
+    return f"{name}({inner})" if inner else name
 
 
 def score_traces(
@@ -108,7 +124,7 @@ def score_traces(
     """Compute every metric from traces under ``policy``; return (metrics, definitions)."""
     outcomes = traces.outcomes(policy)
     metrics: dict[str, float | None] = dict(compute_metrics(outcomes, latency_p=latency_p))
-    metrics["n_errors"] = float(traces.n_errors)
+    metrics["n_errors"] = traces.n_errors
     metrics.update(traces.timing())
     definitions = dict(METRIC_DEFINITIONS) | TIMING_DEFINITIONS
     definitions["policy"] = policy.describe()

@@ -8,7 +8,9 @@ the runner re-checks it on a seeded sample of every run by re-scoring truncated 
 
 A detector that raises (or returns a bad score) on one conversation does not stop the run: the
 batch is retried one conversation at a time and the failing one is recorded as an error, which
-the metrics never count as a negative.
+the metrics never count as a negative. The traces keep only the exception's type: its message
+may quote chat text or a URL with a key, so it is kept apart (``Traces.error_details``) and
+written only to a local file, with secret values redacted.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import math
 import random
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +45,8 @@ class RunnerConfig:
         batch_size: conversations scored together.
         every: score every k-th message (and always the last).
         causality_sample: share of conversations re-checked for causality (0 disables).
+        causality_min: re-check at least this many conversations (all, when fewer) unless
+            ``causality_sample`` is 0, so that small runs are checked too.
         seed: seeds the causality sample.
         progress: show a progress bar on stderr.
     """
@@ -49,6 +54,7 @@ class RunnerConfig:
     batch_size: int = 64
     every: int = 1
     causality_sample: float = 0.01
+    causality_min: int = 25
     seed: int = 0
     progress: bool = True
 
@@ -79,9 +85,12 @@ def _checked(scores: Sequence[float], expected: int) -> list[float]:
     return [check_score(s) for s in scores]
 
 
+Failure = tuple[str, str]  # (exception type, message): the message stays local
+
+
 def _score_batch(
     detector: Detector, conversations: list[tuple[Message, ...]], every: int
-) -> list[list[float] | str]:
+) -> list[list[float] | Failure]:
     """Score a batch; on failure retry one by one so one bad conversation costs only itself."""
     wanted = [len(checkpoints(len(c), every)) for c in conversations]
     try:
@@ -92,7 +101,7 @@ def _score_batch(
     except Exception:
         if len(conversations) == 1:
             return [_error_text()]
-    out: list[list[float] | str] = []
+    out: list[list[float] | Failure] = []
     for conversation, n in zip(conversations, wanted, strict=True):
         try:
             out.append(_checked(detector.score_prefixes([conversation], every)[0], n))
@@ -101,12 +110,11 @@ def _score_batch(
     return out
 
 
-def _error_text() -> str:
+def _error_text() -> Failure:
     import sys
 
     error = sys.exc_info()[1]
-    # The type and message only: never a traceback that could quote chat text from locals.
-    return f"{type(error).__name__}: {error}"[:500]
+    return type(error).__name__, str(error)[:1000]
 
 
 def _minutes(conversation: Sequence[Message], points: Sequence[int]) -> list[float]:
@@ -114,7 +122,9 @@ def _minutes(conversation: Sequence[Message], points: Sequence[int]) -> list[flo
     out = []
     for k in points:
         t = conversation[k - 1].time
-        out.append(math.nan if start is None or t is None else (t - start) / 60.0)
+        minutes = math.nan if start is None or t is None else (t - start) / 60.0
+        # A clock that runs backwards or is not finite gives no chat time, never a wrong one.
+        out.append(minutes if math.isfinite(minutes) and minutes >= 0 else math.nan)
     return out
 
 
@@ -132,6 +142,11 @@ def check_causality(
     cut = rng.randrange(1, len(points))  # keep checkpoints[:cut], drop the rest
     prefix = conversation[: points[cut - 1]]
     again = detector.score_prefixes([prefix], every)[0]
+    if len(again) != cut:
+        raise CausalityError(
+            f"detector '{detector.metadata.name}' returned {len(again)} scores for the "
+            f"{cut} checkpoints of a truncated conversation"
+        )
     for position in range(cut):
         if not math.isclose(again[position], scores[position], rel_tol=1e-6, abs_tol=1e-9):
             raise CausalityError(
@@ -145,7 +160,10 @@ def run(detector: Detector, dataset: Dataset, config: RunnerConfig | None = None
     """Stream ``dataset`` through ``detector``; return the traces of every conversation."""
     config = config or RunnerConfig()
     rng = random.Random(config.seed)
+    checked = _causality_picks(len(dataset), config)
     rows: list[TraceRow] = []
+    details: list[tuple[str, str]] = []
+    check_failures = 0
     bar = tqdm(
         total=len(dataset),
         desc=f"scoring {detector.metadata.name}",
@@ -161,10 +179,17 @@ def run(detector: Detector, dataset: Dataset, config: RunnerConfig | None = None
         n_msgs = max(1, sum(len(c) for c in conversations))
         for i, (conversation, result) in enumerate(zip(conversations, results, strict=True)):
             points = checkpoints(len(conversation), config.every)
-            error = result if isinstance(result, str) else None
-            scores = [] if isinstance(result, str) else result
-            if error is None and config.causality_sample and rng.random() < config.causality_sample:
-                check_causality(detector, conversation, scores, config.every, rng)
+            error = result[0] if isinstance(result, tuple) else None
+            scores = [] if isinstance(result, tuple) else result
+            if isinstance(result, tuple):
+                details.append((batch["conversation_id"][i], f"{result[0]}: {result[1]}"))
+            elif len(rows) in checked:
+                try:
+                    check_causality(detector, conversation, scores, config.every, rng)
+                except CausalityError:
+                    raise
+                except Exception:  # a flaky re-score is not a verdict on causality
+                    check_failures += 1
             rows.append(
                 TraceRow(
                     conversation_id=batch["conversation_id"][i],
@@ -181,7 +206,28 @@ def run(detector: Detector, dataset: Dataset, config: RunnerConfig | None = None
             )
         bar.update(len(conversations))
     bar.close()
-    traces = Traces.from_rows(rows)
+    traces = Traces.from_rows(rows, error_details=details)
+    if check_failures:
+        log.warning(
+            "%d causality re-check(s) could not run: the detector failed on a truncated "
+            "conversation",
+            check_failures,
+        )
     if traces.n_errors:
-        log.warning("%d conversation(s) errored; see the traces' error column", traces.n_errors)
+        kinds = Counter(e for e in traces.column("error") if e)
+        log.warning(
+            "%d of %d conversation(s) errored (%s); they are excluded from the metrics "
+            "and counted in n_errors",
+            traces.n_errors,
+            len(traces),
+            ", ".join(f"{k} x{n}" for k, n in kinds.most_common()),
+        )
     return traces
+
+
+def _causality_picks(n: int, config: RunnerConfig) -> set[int]:
+    """Positions (in corpus order) of the conversations whose causality is re-checked."""
+    if not config.causality_sample or n == 0:
+        return set()
+    size = min(n, max(config.causality_min, math.ceil(config.causality_sample * n)))
+    return set(random.Random(config.seed + 1).sample(range(n), size))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -110,6 +111,7 @@ def validate_record(record: Mapping[str, Any]) -> None:
     messages = record["messages"]
     if not isinstance(messages, list):
         raise SchemaError("field 'messages' must be a list")
+    previous_time: float | None = None
     for position, message in enumerate(messages, start=1):
         where = f"messages[{position - 1}]"
         if not isinstance(message, Mapping):
@@ -120,8 +122,16 @@ def validate_record(record: Mapping[str, Any]) -> None:
         if message.get("index") != position:
             raise SchemaError(f"field '{where}.index' must be {position} (1-based, contiguous)")
         time = message.get("time")
-        if time is not None and not isinstance(time, int | float):
-            raise SchemaError(f"field '{where}.time' must be epoch seconds or null")
+        if time is not None:
+            number = isinstance(time, int | float) and not isinstance(time, bool)
+            if not number or not math.isfinite(time):
+                raise SchemaError(f"field '{where}.time' must be finite epoch seconds or null")
+            if previous_time is not None and time < previous_time:
+                raise SchemaError(
+                    f"field '{where}.time' goes back in time ({time} < {previous_time}); "
+                    "messages must be in chat order"
+                )
+            previous_time = float(time)
         unknown = set(message.get("stages") or ()) - set(STAGES)
         if unknown:
             raise SchemaError(f"field '{where}.stages' has unknown labels {sorted(unknown)}")

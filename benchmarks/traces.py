@@ -7,6 +7,7 @@ metric without running the detector again (which may be slow or a paid API).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -47,7 +48,7 @@ class TraceRow:
         checkpoints: 1-based message indices that were scored.
         scores: the score at each checkpoint.
         minutes: chat minutes from the first message to each checkpoint (NaN without a clock).
-        error: ``"Type: message"`` when the detector failed on this conversation, else None.
+        error: the exception's type when the detector failed on this conversation, else None.
         seconds: detector compute time attributed to this conversation.
     """
 
@@ -63,16 +64,46 @@ class TraceRow:
     seconds: float
 
 
+ERRORS_FILE = "errors.local.jsonl"
+
+
 @dataclass(frozen=True, eq=False)
 class Traces:
-    """All traces of one evaluation, as an Arrow table."""
+    """All traces of one evaluation, as an Arrow table.
+
+    Attributes:
+        table: one row per conversation (:data:`SCHEMA`); its ``error`` column holds only the
+            exception type.
+        error_details: ``(conversation_id, "Type: message")`` per failure. Messages may quote
+            chat text, so they are never logged or tracked; :meth:`save_error_details` writes
+            them to a local file for the user.
+    """
 
     table: pa.Table
+    error_details: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_rows(cls, rows: Sequence[TraceRow]) -> Traces:
+    def from_rows(
+        cls, rows: Sequence[TraceRow], error_details: Sequence[tuple[str, str]] = ()
+    ) -> Traces:
         """Build from rows (in corpus order)."""
-        return cls(pa.Table.from_pylist([asdict(r) for r in rows], schema=SCHEMA))
+        table = pa.Table.from_pylist([asdict(r) for r in rows], schema=SCHEMA)
+        return cls(table, tuple(error_details))
+
+    def save_error_details(self, path: str | Path) -> Path | None:
+        """Write the failures' messages, secret values redacted, to a local JSONL file."""
+        if not self.error_details:
+            return None
+        from benchmarks.secrets import redact, secret_values
+
+        values = secret_values()
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("w", encoding="utf-8") as handle:
+            for conversation_id, message in self.error_details:
+                record = {"conversation_id": conversation_id, "error": redact(message, values)}
+                handle.write(json.dumps(record) + "\n")
+        return target
 
     @classmethod
     def load(cls, path: str | Path) -> Traces:

@@ -16,20 +16,18 @@ import json
 import logging
 import math
 import os
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from benchmarks.evaluation import Evaluation
 from benchmarks.results import RESULTS_FILE, TRACES_FILE
+from benchmarks.secrets import SECRET_KEY
 
 log = logging.getLogger(__name__)
 
 PARENT_RUN_FILE = "mlflow_parent_run_id"
 PARENT_RUN_ENV = "GROOMBENCH_MLFLOW_PARENT_RUN_ID"
-# Keys whose values must never leave the process (API keys and the like).
-SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|credential|authorization)", re.I)
 _MAX_PARAM = 6000  # MLflow's limit on one param value
 
 
@@ -108,11 +106,11 @@ def start_parent_run(uri: str, experiment: str, name: str) -> str:
     return str(run.info.run_id)
 
 
-def end_parent_run(uri: str, run_id: str) -> None:
-    """Mark a sweep's parent run finished."""
+def end_parent_run(uri: str, run_id: str, status: str = "FINISHED") -> None:
+    """Mark a sweep's parent run ended with ``status`` (FINISHED or FAILED)."""
     import mlflow
 
-    mlflow.MlflowClient(tracking_uri=uri).set_terminated(run_id)
+    mlflow.MlflowClient(tracking_uri=uri).set_terminated(run_id, status=status)
 
 
 def log_evaluation(
@@ -145,6 +143,8 @@ def log_evaluation(
         "groombench.split": result.corpus["split"],
         "groombench.policy": result.policy["name"],
         "groombench.policy_rule": result.policy["rule"],
+        "groombench.policy_label": result.policy.get("label", result.policy["name"]),
+        "groombench.every": str(result.runner.get("every", 1)),
         "groombench.leakage": str(result.leakage).lower(),
         "groombench.result_schema": result.schema_version,
     } | {f"version.{k}": v for k, v in result.software.items()}

@@ -145,9 +145,10 @@ class Detector(ABC):
             session = self.session()
             wanted = set(checkpoints(len(conversation), every))
             scores: list[float] = []
-            for message in conversation:
+            # Positions, not message.index: a caller may build messages without indices.
+            for position, message in enumerate(conversation, start=1):
                 session.observe(message)
-                if message.index in wanted:
+                if position in wanted:
                     scores.append(session.score())
             out.append(scores)
         return out

@@ -14,6 +14,7 @@ whole batch of conversations at once with sparse-array arithmetic.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,8 @@ from detectors.base import (
     TrainableDetector,
     checkpoints,
 )
+
+log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.npz"
 VOCAB_FILE = "vocabulary.json"
@@ -167,7 +170,17 @@ class TfidfLRDetector(TrainableDetector):
         arrays = np.load(folder / MODEL_FILE)
         vocabulary = json.loads((folder / VOCAB_FILE).read_text(encoding="utf-8"))
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        self.params.update(meta.get("params", {}))
+        saved = meta.get("params", {})
+        differ = {k: (v, saved[k]) for k, v in self.params.items() if k in saved and saved[k] != v}
+        if differ:
+            # The saved model is what it is: its own settings apply, whatever was configured.
+            log.warning(
+                "tfidf_lr model %s was trained with %s; using those, not %s",
+                folder,
+                {k: b for k, (_, b) in differ.items()},
+                {k: a for k, (a, _) in differ.items()},
+            )
+        self.params.update(saved)
         self._set_model(vocabulary, arrays["idf"], arrays["coef"], float(arrays["bias"][0]))
         self.metadata = self._metadata(tuple(meta.get("trained_on", ())))
 

@@ -6,7 +6,7 @@ Schema of a line (extra keys are ignored)::
      "label": 1,                          # required: 1 grooming, 0 not
      "messages": [                        # required, in chat order
         {"author": "u1", "text": "hi",    # required
-         "time": 1700000000.0,            # optional: epoch seconds, or ISO 8601 text
+         "time": 1700000000.0,            # optional: epoch seconds, or ISO 8601 (no zone = UTC)
          "stages": ["rapport"]}],         # optional: DOMAIN §2 labels
      "groomer_ids": ["u1"],               # optional
      "onset": 3, "escalation": 9,         # optional 1-based indices; derived from stages if absent
@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,12 @@ def _parse_time(value: Any) -> float | None:
         return None if value is None else float(value)
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value).timestamp()
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            # A time without a zone is read as UTC, never as this machine's local zone.
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     raise SchemaError(f"time {value!r} is neither epoch seconds nor ISO 8601 text")
 
 
@@ -71,6 +74,8 @@ def _parse_line(raw: str) -> dict[str, Any]:
             fixed.append(message | {"index": position, "time": time})
         obj["messages"] = fixed
     validate_record(obj)
+    if not obj["messages"]:
+        raise SchemaError("field 'messages' is empty: a conversation needs a message")
     return obj
 
 

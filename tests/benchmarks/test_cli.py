@@ -50,6 +50,8 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "corpus=jsonl",
         f"corpus.path={path}",
         "+tracking.api_key=${oc.env:GB_TEST_API_KEY}",
+        # A secret under an innocent key name must be caught by its value.
+        "+tracking.endpoint='https://vendor.invalid/score?k=${oc.env:GB_TEST_API_KEY}'",
         "runner.progress=false",
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -150,3 +152,56 @@ def test_bad_jsonl_stops_with_file_line_and_field(tmp_path: Path) -> None:
     out = cli(tmp_path, "detector=lexicon", "corpus=jsonl", f"corpus.path={bad}", "tracking=none")
     assert out.returncode != 0
     assert "bad.jsonl:1: field 'messages[0].author' must be a string" in out.stderr
+
+
+def test_failed_sweep_closes_its_parent_run_and_shows_finished_jobs(tmp_path: Path) -> None:
+    import mlflow
+
+    good = write_jsonl(tmp_path / "good.jsonl", n=20)
+    out = cli(
+        tmp_path,
+        "corpus=jsonl",
+        f"corpus.path={good}",
+        "detector=lexicon,tfidf_lr",
+        "split=train",
+        "runner.progress=false",
+    )  # tfidf_lr refuses its training split
+    assert out.returncode != 0
+    assert "sweep FAILED" in out.stdout and "lexicon" in out.stdout
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'store.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("groombench").experiment_id])
+    parent = next(r for r in runs if r.data.tags.get("groombench.sweep") == "parent")
+    assert parent.info.status == "FAILED"
+
+
+def test_leaderboard_tells_policy_settings_apart(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", n=40)
+    out = cli(
+        tmp_path,
+        "corpus=jsonl",
+        f"corpus.path={path}",
+        "detector=lexicon",
+        "policy=vote",
+        "policy.min_positive=1,2",
+        "runner.progress=false",
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    board = cli(tmp_path, "--sweep", "latest", script="groombench-leaderboard")
+    assert "2 evaluation(s)" in board.stdout
+    assert "min_positive=1" in board.stdout and "min_positive=2" in board.stdout
+
+
+def test_models_trained_with_other_settings_are_not_reused(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", n=40)
+    out = cli(
+        tmp_path,
+        "corpus=jsonl",
+        f"corpus.path={path}",
+        "detector=tfidf_lr",
+        "detector.C=0.01,100",
+        "tracking=none",
+        "runner.progress=false",
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    models = list((tmp_path / "runs" / "models" / "tfidf_lr").iterdir())
+    assert len(models) == 2

@@ -57,7 +57,8 @@ def test_errors_are_isolated_recorded_and_never_negatives(corpus) -> None:  # ty
     traces = run(Flaky(), data, RunnerConfig(batch_size=16, progress=False))
     errors = traces.column("error")
     assert len(traces) == len(data) and 0 < traces.n_errors < len(data)
-    assert all(e is None or e == "RuntimeError: backend exploded" for e in errors)
+    assert all(e is None or e == "RuntimeError" for e in errors)
+    assert {m for _, m in traces.error_details} == {"RuntimeError: backend exploded"}
     outcomes = traces.outcomes(ThresholdPolicy(0.5))
     assert len(outcomes.labels) == len(data) - traces.n_errors  # excluded, not counted negative
     assert (outcomes.alerts > 0).all()
@@ -70,13 +71,49 @@ def test_bad_scores_are_errors(corpus) -> None:  # type: ignore[no-untyped-def]
 
     traces = run(Nan(), corpus.split("all"), RunnerConfig(progress=False))
     assert traces.n_errors == len(traces)
-    assert traces.column("error")[0].startswith("ValueError: score must be a finite number")
+    assert traces.column("error")[0] == "ValueError"
+    assert traces.error_details[0][1].startswith("ValueError: score must be a finite number")
 
 
 def test_causality_check_catches_a_detector_that_peeks(corpus) -> None:  # type: ignore[no-untyped-def]
+    # The default sample (1%, at least 25 conversations) is enough on a small corpus.
     with pytest.raises(CausalityError, match="not causal"):
-        run(Peeking(), corpus.split("all"), RunnerConfig(causality_sample=1.0, progress=False))
+        run(Peeking(), corpus.split("all"), RunnerConfig(progress=False))
     run(LexiconDetector(), corpus.split("all"), RunnerConfig(causality_sample=1.0, progress=False))
+
+
+def test_a_failing_causality_recheck_does_not_stop_the_run(corpus) -> None:  # type: ignore[no-untyped-def]
+    class ShortFails(Detector):
+        metadata = DetectorMetadata(name="short_fails", version="1", description="test double")
+
+        def score(self, conversations: Sequence[Conversation]) -> list[float]:
+            if any(len(c) < 4 for c in conversations):
+                raise RuntimeError("too short")
+            return [0.5 for _ in conversations]
+
+    data = corpus.split("all")
+    traces = run(ShortFails(), data, RunnerConfig(causality_sample=1.0, progress=False))
+    assert len(traces) == len(data)
+
+
+def test_error_messages_never_enter_the_traces(corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    class Quoting(Flaky):
+        def score(self, conversations: Sequence[Conversation]) -> list[float]:
+            raise ValueError("cannot parse: " + conversations[0][0].text + " zebraquote")
+
+    traces = run(Quoting(), corpus.split("all"), RunnerConfig(progress=False))
+    path = traces.save(tmp_path / "t.parquet")
+    assert b"zebraquote" not in path.read_bytes()
+    assert all("zebraquote" in m for _, m in traces.error_details)
+
+
+def test_backwards_clock_gives_no_chat_time() -> None:
+    from benchmarks.runner import _minutes
+    from detectors import Message
+
+    conv = [Message("a", "x", 1000.0, 1), Message("b", "y", 10.0, 2), Message("a", "z", None, 3)]
+    minutes = _minutes(conv, [1, 2, 3])
+    assert minutes[0] == 0.0 and math.isnan(minutes[1]) and math.isnan(minutes[2])
 
 
 def test_checkpoints_every_k_and_minutes(corpus) -> None:  # type: ignore[no-untyped-def]

@@ -88,3 +88,16 @@ def test_controls() -> None:
     assert r0.score_prefixes([conv]) != r1.score_prefixes([conv])
     values = RandomDetector().score([[Message("a", str(i), None, 1)] for i in range(2000)])
     assert 0.45 < sum(values) / len(values) < 0.55
+
+
+def test_default_session_path_uses_positions_not_message_indices() -> None:
+    from detectors import Detector, DetectorMetadata
+
+    class Length(Detector):
+        metadata = DetectorMetadata(name="length", version="1", description="test double")
+
+        def score(self, conversations):  # type: ignore[no-untyped-def]
+            return [len(c) / 10 for c in conversations]
+
+    no_index = [Message("a", "hi"), Message("b", "yo")]  # index left at its default
+    assert Length().score_prefixes([no_index]) == [[0.1, 0.2]]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import time
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from benchmarks.corpora.base import Corpus, CorpusInfo, build_dataset
-from benchmarks.schema import SCHEMA_VERSION, content_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +36,7 @@ def load_synthetic(
 
     The same arguments always give the same records and the same fingerprint.
     """
-    from benchmarks.corpora.synthetic import GENERATOR_VERSION, generate_records
+    from benchmarks.corpora.synthetic import GENERATOR_VERSION, fingerprint, generate_records
 
     if n_conversations < 1:
         raise ValueError(f"corpus.n_conversations must be >= 1, got {n_conversations}")
@@ -49,17 +47,19 @@ def load_synthetic(
         "hard_negative_fraction": float(hard_negative_fraction),
         "test_fraction": float(test_fraction),
     }
-    fingerprint = content_fingerprint(
-        "synthetic", GENERATOR_VERSION, SCHEMA_VERSION, json.dumps(options, sort_keys=True)
-    )
+    # One source of truth: the generator's own fingerprint covers its version and every argument.
+    corpus_fingerprint = fingerprint(**options)
 
     def generate(**kwargs: Any) -> Iterator[dict[str, Any]]:
         yield from generate_records(kwargs.pop("n_conversations"), **kwargs)
 
     started = time.perf_counter()
-    dataset = build_dataset(generate, fingerprint, cache_dir, options)
-    log.info("synthetic corpus ready: %d conversations in %.1fs", len(dataset),
-             time.perf_counter() - started)
+    dataset = build_dataset(generate, corpus_fingerprint, cache_dir, options)
+    log.info(
+        "synthetic corpus ready: %d conversations in %.1fs",
+        len(dataset),
+        time.perf_counter() - started,
+    )
     info = CorpusInfo(
         name=name,
         version=GENERATOR_VERSION,
@@ -68,4 +68,4 @@ def load_synthetic(
         citation="groombench synthetic corpus v1",
         limitations=LIMITATIONS,
     )
-    return Corpus(info=info, dataset=dataset, fingerprint=fingerprint)
+    return Corpus(info=info, dataset=dataset, fingerprint=corpus_fingerprint)

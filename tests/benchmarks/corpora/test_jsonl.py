@@ -63,6 +63,26 @@ def test_loads_records_of_the_schema(tmp_path: Path) -> None:
             },
             "stages",
         ),
+        (
+            {"conversation_id": "x", "label": 0, "messages": []},
+            "field 'messages' is empty",
+        ),
+        (
+            {
+                "conversation_id": "x",
+                "label": 0,
+                "messages": [
+                    {"author": "a", "text": "hi", "time": 1000},
+                    {"author": "b", "text": "yo", "time": 10},
+                ],
+            },
+            "messages[1].time' goes back in time",
+        ),
+        (
+            '{"conversation_id": "x", "label": 0, "messages": [{"author": "a", "text": "hi", '
+            '"time": Infinity}]}',
+            "messages[0].time' must be finite",
+        ),
     ],
 )
 def test_malformed_line_names_file_line_and_field(tmp_path: Path, line: object, field: str) -> None:
@@ -80,7 +100,10 @@ def test_duplicate_ids_are_rejected(tmp_path: Path) -> None:
 
 def test_skip_mode_counts_and_reports(tmp_path: Path) -> None:
     path = write(
-        tmp_path / "s.jsonl", GOOD, "{oops", {"conversation_id": "b", "label": 0, "messages": []}
+        tmp_path / "s.jsonl",
+        GOOD,
+        "{oops",
+        {"conversation_id": "b", "label": 0, "messages": [{"author": "a", "text": ""}]},
     )
     records, skipped = read_jsonl(path, on_error="skip")
     assert skipped == 1 and [r["conversation_id"] for r in records] == ["a", "b"]
@@ -105,3 +128,13 @@ def test_missing_file_and_unknown_split(tmp_path: Path) -> None:
     corpus = load_jsonl(str(write_jsonl(tmp_path / "c.jsonl")), cache_dir=str(tmp_path / "c"))
     with pytest.raises(ValueError, match="available: test, train"):
         corpus.split("validation")
+
+
+def test_iso_time_without_zone_is_utc(tmp_path: Path) -> None:
+    line = {
+        "conversation_id": "z",
+        "label": 0,
+        "messages": [{"author": "a", "text": "hi", "time": "2024-01-01T10:00:00"}],
+    }
+    records, _ = read_jsonl(write(tmp_path / "z.jsonl", line))
+    assert records[0]["messages"][0]["time"] == 1704103200.0

@@ -1,0 +1,72 @@
+"""Keep secrets out of everything groombench writes: saved configs, MLflow, results, logs.
+
+Secrets (API keys) reach a config through environment variables (``${oc.env:NAME}``). They are
+removed twice: by key name (``api_key``, ``token``, ``...key``) and by value (any string that
+contains the value of an environment variable the config reads, or of one whose name looks
+secret), because a key name cannot be trusted to say what a value holds
+(``endpoint: https://api.example/score?key=...``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from typing import Any
+
+SECRET_KEY = re.compile(
+    r"(api[_-]?key|token|secret|password|passwd|credential|auth|bearer|cookie|private|"
+    r"access[_-]?key|(^|[_.-])key$|^key$)",
+    re.IGNORECASE,
+)
+_ENV_REFERENCE = re.compile(r"\$\{oc\.env:([A-Za-z_][A-Za-z0-9_]*)")
+_MIN_SECRET = 6  # shorter values ("1", "true") would redact ordinary text
+REDACTED = "***"
+
+
+def env_references(data: Any) -> set[str]:
+    """Return the names of environment variables an unresolved config reads.
+
+    Examples:
+        >>> sorted(env_references({"a": "${oc.env:VENDOR_KEY}", "b": ["${oc.env:X,1}"]}))
+        ['VENDOR_KEY', 'X']
+    """
+    if isinstance(data, dict):
+        return set().union(*(env_references(v) for v in data.values()))
+    if isinstance(data, list):
+        return set().union(*(env_references(v) for v in data))
+    return set(_ENV_REFERENCE.findall(data)) if isinstance(data, str) else set()
+
+
+def secret_values(names: Iterable[str] = ()) -> set[str]:
+    """Return values of the named environment variables and of any secret-looking one."""
+    wanted = set(names)
+    return {
+        value
+        for name, value in os.environ.items()
+        if (name in wanted or SECRET_KEY.search(name)) and len(value) >= _MIN_SECRET
+    }
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """Replace every occurrence of each secret value in ``text``.
+
+    Examples:
+        >>> redact("https://x/score?key=sk-123456", {"sk-123456"})
+        'https://x/score?key=***'
+    """
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def scrub(data: Any, values: Iterable[str]) -> Any:
+    """Return ``data`` without secret-named keys and with secret values redacted."""
+    found = set(values)
+    if isinstance(data, dict):
+        return {k: scrub(v, found) for k, v in data.items() if not SECRET_KEY.search(str(k))}
+    if isinstance(data, list):
+        return [scrub(v, found) for v in data]
+    if isinstance(data, str):
+        return redact(data, found)
+    return data
