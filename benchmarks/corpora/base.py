@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datasets import Dataset
+from datasets import Dataset, NamedSplit
 
 from benchmarks.schema import FEATURES
 
@@ -91,6 +91,9 @@ def build_dataset(
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
     return Dataset.from_generator(
         generator,
+        # Named "corpus", not datasets' default "train": the progress bar would otherwise say
+        # "Generating train split" while it builds every split of the corpus.
+        split=NamedSplit("corpus"),
         features=FEATURES,
         gen_kwargs=gen_kwargs or {},
         cache_dir=cache_dir,

@@ -174,7 +174,9 @@ def test_failed_sweep_closes_its_parent_run_and_shows_finished_jobs(tmp_path: Pa
     assert parent.info.status == "FAILED"
 
 
-def test_leaderboard_tells_policy_settings_apart(tmp_path: Path) -> None:
+def test_joblib_sweep_attaches_children_and_leaderboard_tells_settings_apart(
+    tmp_path: Path,
+) -> None:
     path = write_jsonl(tmp_path / "c.jsonl", n=40)
     out = cli(
         tmp_path,
@@ -184,8 +186,10 @@ def test_leaderboard_tells_policy_settings_apart(tmp_path: Path) -> None:
         "policy=vote",
         "policy.min_positive=1,2",
         "runner.progress=false",
+        "hydra/launcher=joblib",
     )
     assert out.returncode == 0, out.stderr[-2000:]
+    # The jobs ran in joblib worker processes and still attached to the sweep's parent run.
     board = cli(tmp_path, "--sweep", "latest", script="groombench-leaderboard")
     assert "2 evaluation(s)" in board.stdout
     assert "min_positive=1" in board.stdout and "min_positive=2" in board.stdout
