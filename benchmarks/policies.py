@@ -65,6 +65,9 @@ class VotePolicy:
 
     A decision is positive when the score is at least ``threshold``. Vogt et al. (2021) call
     ``min_positive`` the skepticism *s*; their headline setting is s = 5 of the last 10.
+    Decisions are taken at every scored checkpoint, empty messages included (eSPD counts only
+    non-empty messages, and classifies a window of the last 50; here the detector decides what
+    context it uses), so on corpora with many empty lines the two can differ slightly.
 
     Examples:
         >>> policy = VotePolicy(threshold=0.5, window=3, min_positive=2)
