@@ -19,9 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.components import build, plain
 from benchmarks.corpora.base import Corpus
+from benchmarks.errors import ConfigError
 from benchmarks.evaluation import Evaluation, evaluate_detector
 from benchmarks.runner import RunnerConfig, to_messages
-from benchmarks.secrets import env_references, scrub, secret_values
+from benchmarks.secrets import env_references, register_env_names, scrub, secret_values
 from detectors import Detector, TrainableDetector
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,17 @@ def default_model_path(cfg: DictConfig, detector: Detector, corpus: Corpus) -> P
     with other hyperparameters (or on other data) is never silently reused.
     """
     reference = corpus.reference(str(cfg.train_split))
-    settings = plain(cfg.detector, drop=("_target_", "model_path", "name"))
-    digest = hashlib.sha256(
-        json.dumps([str(cfg.detector._target_), settings], sort_keys=True, default=str).encode()
-    ).hexdigest()[:10]
+    digest = detector_settings_digest(cfg, detector.metadata.version)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", reference)
     return Path(str(cfg.paths.models)) / detector.metadata.name / f"{safe}-{digest}"
+
+
+def detector_settings_digest(cfg: DictConfig, version: str) -> str:
+    """A short hash of the detector's class, code version and settings (not its name/path)."""
+    settings = plain(cfg.detector, drop=("_target_", "model_path", "name"))
+    payload = [str(cfg.detector._target_), version, settings]
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def train_detector(detector: TrainableDetector, corpus: Corpus, split: str, target: Path) -> None:
@@ -67,7 +73,7 @@ def train_detector(detector: TrainableDetector, corpus: Corpus, split: str, targ
     )
     labels = [int(y) for y in data["label"]]
     if len(set(labels)) < 2:
-        raise ValueError(
+        raise ConfigError(
             f"cannot train {detector.metadata.name}: split '{split}' of corpus "
             f"'{corpus.info.name}' holds only label {labels[0] if labels else '(none)'}; a "
             "training split needs grooming and non-grooming conversations (set train_split)"
@@ -84,6 +90,21 @@ def train_detector(detector: TrainableDetector, corpus: Corpus, split: str, targ
         log.info("model %s appeared meanwhile; keeping it", target)
 
 
+def _training_overrides(name: str) -> list[str]:
+    """The overrides that make `groombench-train` train the model this run looks for."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        task = list(HydraConfig.get().overrides.task)
+    except (ImportError, ValueError):
+        task = []
+    keep = ("corpus", "paths", "seed", "train_split", "detector.")
+    return [
+        f"detector={name}",
+        *(o for o in task if o.lstrip("+~").startswith(keep) and not o.startswith("detector=")),
+    ]
+
+
 def prepare_detector(cfg: DictConfig, corpus: Corpus) -> Detector:
     """Instantiate the detector; load or (per ``cfg.train``) train a trainable one."""
     built = build(cfg.detector)
@@ -92,16 +113,17 @@ def prepare_detector(cfg: DictConfig, corpus: Corpus) -> Detector:
     detector: Detector = built
     if isinstance(detector, TrainableDetector) and not detector.is_fitted:
         if cfg.split == cfg.train_split:
-            raise ValueError(
+            raise ConfigError(
                 f"split and train_split are both '{cfg.split}': a detector must never be scored "
                 "on the data it learned from; choose another split"
             )
         target = default_model_path(cfg, detector, corpus)
         if not (target / "metadata.json").exists():
             if cfg.train == "never":
-                raise FileNotFoundError(
+                raise ConfigError(
                     f"no trained model at {target} and train=never; run `groombench-train "
-                    f"detector={detector.metadata.name}` or set detector.model_path"
+                    f"{' '.join(_training_overrides(detector.metadata.name))}` or set "
+                    "detector.model_path"
                 )
             train_detector(detector, corpus, str(cfg.train_split), target)
         detector.load(str(target))
@@ -113,6 +135,12 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
     from benchmarks import tracking
 
     absolute_paths(cfg)
+    # Everything written from here on (error details too) redacts what the config reads from
+    # the environment.
+    register_env_names(env_references(OmegaConf.to_container(cfg, resolve=False)))
+    config = public_config(cfg)
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    (Path(output_dir) / "config.yaml").write_text(OmegaConf.to_yaml(config), encoding="utf-8")
     corpus = load_corpus(cfg)
     detector = prepare_detector(cfg, corpus)
     policy = build(cfg.policy)
@@ -127,9 +155,8 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
         latency_p=cfg.latency_p,
         output_dir=output_dir,
         allow_leakage=bool(cfg.allow_leakage),
+        detector_settings=plain(config.detector),
     )
-    config = public_config(cfg)
-    (Path(output_dir) / "config.yaml").write_text(OmegaConf.to_yaml(config), encoding="utf-8")
     if cfg.tracking.enabled:
         uri = tracking.resolve_uri(cfg.tracking.uri, cfg.paths.root)
         run_id = tracking.log_evaluation(

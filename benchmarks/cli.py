@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
+
+from benchmarks.errors import ConfigError
 
 log = logging.getLogger("groombench")
 
@@ -21,7 +24,13 @@ def main(cfg: DictConfig) -> float | None:
     from benchmarks.app import run_job
     from benchmarks.leaderboard import summary_line
 
-    evaluation = run_job(cfg, _output_dir())
+    try:
+        evaluation = run_job(cfg, _output_dir())
+    except ConfigError as error:
+        # Something to change in the command or the data: one clear line, no traceback.
+        log.error("%s", error)
+        print(f"groombench: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     log.info(summary_line(evaluation.result))
     value = evaluation.result.metrics.get("f1")
     return None if value is None else float(value)  # for sweepers that optimise

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpora.base import Corpus
+from benchmarks.errors import ConfigError
 from benchmarks.policies import Policy, ThresholdPolicy
 from benchmarks.provenance import software_versions
 from benchmarks.results import TRACES_FILE, RunResult, describe_policy, score_traces
@@ -61,6 +62,7 @@ def evaluate_detector(
     latency_p: float | None = None,
     output_dir: str | Path | None = None,
     allow_leakage: bool = False,
+    detector_settings: dict[str, Any] | None = None,
 ) -> Evaluation:
     """Stream ``corpus[split]`` through ``detector`` and compute every metric.
 
@@ -75,6 +77,8 @@ def evaluate_detector(
         output_dir: when given, ``results.json`` and ``traces.parquet`` are written there
             (the traces as soon as scoring ends, so a later failure loses no detector work).
         allow_leakage: score a split the detector was trained on anyway (flagged LEAKAGE).
+        detector_settings: the detector's configured arguments (secrets removed), recorded
+            with the result so that two settings of one detector can be told apart.
 
     Returns:
         The result and its traces.
@@ -87,7 +91,7 @@ def evaluate_detector(
     runner = runner or RunnerConfig()
     leaked = leakage(detector, corpus, split)
     if leaked and not allow_leakage:
-        raise ValueError(
+        raise ConfigError(
             f"detector '{detector.metadata.name}' was trained on "
             f"{', '.join(detector.metadata.trained_on)}: scoring {corpus.reference(split)} "
             "would not be a fair test; choose another split (or allow_leakage=true to score it "
@@ -108,7 +112,7 @@ def evaluate_detector(
         )
         notes.append("LEAKAGE: the detector was trained on the split it is scored on")
     result = RunResult(
-        detector=asdict(detector.metadata),
+        detector=asdict(detector.metadata) | {"settings": dict(detector_settings or {})},
         corpus={
             **asdict(corpus.info),
             "fingerprint": corpus.fingerprint,

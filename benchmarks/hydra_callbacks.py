@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,23 @@ class SweepCallback(Callback):
 
     Children attach to it by id (read from the sweep folder, or the environment). Creating the
     SQLite store here, once, also avoids the race of several jobs creating it at the same time.
+    Hydra skips ``on_multirun_end`` when a job raises, so the parent run is also closed (FAILED,
+    or KILLED on SIGINT/SIGTERM) and the finished jobs' table printed at exit.
     """
 
     def __init__(self) -> None:
         self._uri: str | None = None
         self._parent: str | None = None
+        self._done = False
+        self._status = "FAILED"
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from benchmarks import tracking
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        atexit.register(self._finish, sweep_dir)
+        self._catch_signals()
         if not config.tracking.enabled:
             return
         root = Path(str(config.paths.root)).expanduser().resolve()
@@ -39,27 +46,34 @@ class SweepCallback(Callback):
         )
         (sweep_dir / tracking.PARENT_RUN_FILE).write_text(self._parent)
         os.environ[tracking.PARENT_RUN_ENV] = self._parent
-        # Hydra skips on_multirun_end when a job raises: close the parent run (FAILED) and show
-        # the jobs that did finish at exit instead, so nothing is left RUNNING or unreported.
-        atexit.register(self._finish, sweep_dir, "FAILED")
 
-    def _finish(self, sweep_dir: Path, status: str) -> None:
+    def _catch_signals(self) -> None:
+        def stop(signum: int, frame: Any) -> None:
+            del frame
+            self._status = "KILLED"
+            # Turn the signal into a normal exit so that atexit closes the parent run.
+            raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                signal.signal(sig, stop)
+            except ValueError:  # not the main thread: leave the handlers alone
+                return
+
+    def _finish(self, sweep_dir: Path, status: str | None = None) -> None:
         from benchmarks import tracking
         from benchmarks.leaderboard import print_sweep
 
+        if self._done:
+            return
+        self._done = True
+        status = status or self._status
         if self._uri and self._parent:
             tracking.end_parent_run(self._uri, self._parent, status)
             os.environ.pop(tracking.PARENT_RUN_ENV, None)
-            self._parent = None
-            if status != "FINISHED":
-                print(f"\nsweep {status}: results of the jobs that finished:")
-            print_sweep(sweep_dir, self._uri)
+        if status != "FINISHED":
+            print(f"\nsweep {status}: results of the jobs that finished:")
+        print_sweep(sweep_dir, self._uri)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from benchmarks.leaderboard import print_sweep
-
-        sweep_dir = Path(str(config.hydra.sweep.dir))
-        if self._parent:
-            self._finish(sweep_dir, "FINISHED")
-        else:
-            print_sweep(sweep_dir, self._uri)
+        self._finish(Path(str(config.hydra.sweep.dir)), "FINISHED")

@@ -55,8 +55,11 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> s
 
 
 def result_row(result: RunResult) -> dict[str, Any]:
-    """Flatten a result into one leaderboard row."""
+    """Flatten a result into one leaderboard row (``_settings`` tells look-alike rows apart)."""
+    settings = dict(result.detector.get("settings") or {})
+    settings["latency_p"] = result.metrics_config.get("latency_p")
     row: dict[str, Any] = {
+        "_settings": settings,
         "detector": result.detector["name"],
         "corpus": f"{result.corpus['name']}:{result.corpus['split']}",
         "policy": _setting(
@@ -66,7 +69,34 @@ def result_row(result: RunResult) -> dict[str, Any]:
     row.update(result.metrics)
     if result.leakage:
         row["detector"] += " (LEAKAGE)"
+    n_scored, n_errors = result.metrics.get("n_scored"), result.metrics.get("n_errors")
+    if not n_scored and n_errors:
+        row["detector"] += " (ALL FAILED)"
     return row
+
+
+def disambiguate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append the settings that differ to rows that would otherwise look the same.
+
+    Examples:
+        >>> rows = [{"detector": "t", "_settings": {"C": 1, "n": 2}},
+        ...         {"detector": "t", "_settings": {"C": 9, "n": 2}}]
+        >>> [r["detector"] for r in disambiguate(rows)]
+        ['t(C=1)', 't(C=9)']
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        key = (str(row.get("detector")), str(row.get("corpus")), str(row.get("policy")))
+        groups.setdefault(key, []).append(row)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        names = sorted(set().union(*(r["_settings"] for r in group)))
+        differ = [n for n in names if len({repr(r["_settings"].get(n)) for r in group}) > 1]
+        for row in group:
+            inner = ",".join(f"{n}={row['_settings'].get(n)}" for n in differ)
+            row["detector"] = f"{row['detector']}({inner})" if inner else row["detector"]
+    return rows
 
 
 def _setting(label: str, every: int) -> str:
@@ -91,13 +121,16 @@ def print_sweep(sweep_dir: Path, uri: str | None) -> None:
     if not results:
         print(f"no results under {sweep_dir}")
         return
-    rows = sorted((result_row(r) for r in results), key=_by_f1)
+    rows = disambiguate(sorted((result_row(r) for r in results), key=_by_f1))
     print()
     print(format_table(rows, ("detector", "corpus", "policy", *COLUMNS)))
     print(f"\nresults: {sweep_dir}")
     print("metric definitions: results.json 'definitions'; docs/metrics.md")
     if uri:
-        print(f"MLflow: mlflow ui --backend-store-uri {uri}")
+        print(
+            "MLflow: MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --workers 1 "
+            f"--backend-store-uri {uri}"
+        )
 
 
 def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, Any]]:
@@ -124,7 +157,13 @@ def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, 
             tags.get("groombench.policy_label", tags["groombench.policy"]),
             int(tags.get("groombench.every", "1")),
         )
-        # One row per distinct evaluation: detector version, data, policy settings, cadence.
+        params = run.data.params
+        settings = {
+            k.removeprefix("detector."): v
+            for k, v in params.items()
+            if k.startswith("detector.") and k not in ("detector._target_", "detector.model_path")
+        } | {"latency_p": params.get("latency_p")}
+        # One row per distinct evaluation: detector version and settings, data, policy, cadence.
         key = (
             tags["groombench.detector"],
             tags.get("groombench.detector_version", ""),
@@ -132,6 +171,7 @@ def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, 
             tags["groombench.split"],
             tags.get("groombench.corpus_sha256", ""),
             policy,
+            repr(sorted(settings.items())),
         )
         if key in rows:
             continue  # runs come newest first: keep the latest of each evaluation
@@ -140,8 +180,9 @@ def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, 
             "corpus": f"{key[2]}:{key[3]}",
             "policy": policy,
             "run_id": run.info.run_id[:8],
+            "_settings": settings,
         } | dict(run.data.metrics)
-    return sorted(rows.values(), key=_by_f1)
+    return disambiguate(sorted(rows.values(), key=_by_f1))
 
 
 def _by_f1(row: Mapping[str, Any]) -> float:

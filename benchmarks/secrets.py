@@ -14,14 +14,25 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+# Whole name parts only: `hf_token`, `api_key`, `VENDOR_API_KEY`, `basic_auth`, `password` are
+# secret-looking; `max_tokens`, `tokenizer`, `author`, `sort_key`, `SSH_AUTH_SOCK` are not.
 SECRET_KEY = re.compile(
-    r"(api[_-]?key|token|secret|password|passwd|credential|auth|bearer|cookie|private|"
-    r"access[_-]?key|(^|[_.-])key$|^key$)",
+    r"(^|[_.-])(api[_-]?key|apikey|access[_-]?key|private[_-]?key|secret[_-]?key|token|"
+    r"access[_-]?token|secret|client[_-]?secret|password|passwd|credentials?|bearer|cookie|"
+    r"authorization|auth)$|^key$",
     re.IGNORECASE,
 )
 _ENV_REFERENCE = re.compile(r"\$\{oc\.env:([A-Za-z_][A-Za-z0-9_]*)")
 _MIN_SECRET = 6  # shorter values ("1", "true") would redact ordinary text
 REDACTED = "***"
+# Names of environment variables the running config reads (set by the CLI before evaluating),
+# so that everything written later (error details too) redacts their values.
+_REGISTERED: set[str] = set()
+
+
+def register_env_names(names: Iterable[str]) -> None:
+    """Treat the values of these environment variables as secrets from now on."""
+    _REGISTERED.update(names)
 
 
 def env_references(data: Any) -> set[str]:
@@ -40,7 +51,7 @@ def env_references(data: Any) -> set[str]:
 
 def secret_values(names: Iterable[str] = ()) -> set[str]:
     """Return values of the named environment variables and of any secret-looking one."""
-    wanted = set(names)
+    wanted = set(names) | _REGISTERED
     return {
         value
         for name, value in os.environ.items()
@@ -61,10 +72,17 @@ def redact(text: str, values: Iterable[str]) -> str:
 
 
 def scrub(data: Any, values: Iterable[str]) -> Any:
-    """Return ``data`` without secret-named keys and with secret values redacted."""
+    """Return ``data`` with secret-named keys' values and secret values replaced by ``***``.
+
+    Examples:
+        >>> scrub({"api_key": "x", "max_tokens": 5, "url": "u?k=abcdef1"}, {"abcdef1"})
+        {'api_key': '***', 'max_tokens': 5, 'url': 'u?k=***'}
+    """
     found = set(values)
     if isinstance(data, dict):
-        return {k: scrub(v, found) for k, v in data.items() if not SECRET_KEY.search(str(k))}
+        return {
+            k: REDACTED if SECRET_KEY.search(str(k)) else scrub(v, found) for k, v in data.items()
+        }
     if isinstance(data, list):
         return [scrub(v, found) for v in data]
     if isinstance(data, str):

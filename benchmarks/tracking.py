@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks.evaluation import Evaluation
 from benchmarks.results import RESULTS_FILE, TRACES_FILE
-from benchmarks.secrets import SECRET_KEY
+from benchmarks.secrets import REDACTED, SECRET_KEY
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +42,17 @@ def resolve_uri(configured: str | None, root: str | Path) -> str:
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
-    """Yield ``dotted.key, value`` pairs of a nested mapping, secrets left out.
+    """Yield ``dotted.key, value`` pairs of a nested mapping, secret-named values masked.
 
     Examples:
         >>> dict(flatten({"detector": {"name": "x", "api_key": "s3cr3t"}, "seed": 1}))
-        {'detector.name': 'x', 'seed': '1'}
+        {'detector.name': 'x', 'detector.api_key': '***', 'seed': '1'}
     """
     for key, value in config.items():
         name = f"{prefix}{key}"
         if SECRET_KEY.search(str(key)):
-            continue
-        if isinstance(value, Mapping):
+            yield name, REDACTED
+        elif isinstance(value, Mapping):
             yield from flatten(value, f"{name}.")
         else:
             yield name, str(value)[:_MAX_PARAM]

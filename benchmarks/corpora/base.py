@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from datasets import Dataset, NamedSplit
 
+from benchmarks.errors import ConfigError
 from benchmarks.schema import FEATURES
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Corpus:
         splits = np.asarray(self.dataset["split"], dtype=object)
         indices = np.flatnonzero(splits == name)
         if len(indices) == 0:
-            raise ValueError(
+            raise ConfigError(
                 f"corpus '{self.info.name}' has no split '{name}'; available: "
                 f"{', '.join(self.split_names)} (or 'all')"
             )

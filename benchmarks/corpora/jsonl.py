@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpora.base import Corpus, CorpusInfo, build_dataset
+from benchmarks.errors import ConfigError
 from benchmarks.schema import SchemaError, content_fingerprint, normalise_record, validate_record
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 PARSER_VERSION = "1"
 
 
-class CorpusFileError(ValueError):
+class CorpusFileError(ConfigError):
     """A corpus file is malformed; the message names the file, line and field."""
 
 
@@ -85,7 +86,7 @@ def read_jsonl(path: str | Path, *, on_error: str = "raise") -> tuple[list[dict[
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     file = Path(path)
     if not file.exists():
-        raise FileNotFoundError(f"corpus file {file} does not exist; set corpus.path")
+        raise ConfigError(f"corpus file {file} does not exist; set corpus.path")
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     skipped = 0

@@ -63,7 +63,7 @@ def test_sweep_prints_leaderboard_and_writes_results(sweep: Path) -> None:
     stdout = (sweep / "stdout.txt").read_text()
     for name in ("lexicon", "tfidf_lr", "random"):
         assert name in stdout
-    assert "mlflow ui --backend-store-uri sqlite:///" in stdout
+    assert "mlflow ui --workers 1 --backend-store-uri sqlite:///" in stdout
     results = sorted((sweep / "runs" / "outputs").glob("*/*/results.json"))
     assert len(results) == 3
     data = json.loads(results[0].read_text())
@@ -209,3 +209,23 @@ def test_models_trained_with_other_settings_are_not_reused(tmp_path: Path) -> No
     assert out.returncode == 0, out.stderr[-2000:]
     models = list((tmp_path / "runs" / "models" / "tfidf_lr").iterdir())
     assert len(models) == 2
+    # The sweep's table tells the two settings apart.
+    assert "tfidf_lr(C=0.01)" in out.stdout and "tfidf_lr(C=100)" in out.stdout
+
+
+def test_failed_sweep_without_tracking_still_reports(tmp_path: Path) -> None:
+    good = write_jsonl(tmp_path / "good.jsonl", n=20)
+    out = cli(
+        tmp_path,
+        "corpus=jsonl",
+        f"corpus.path={good}",
+        "detector=lexicon,tfidf_lr",
+        "split=train",
+        "tracking=none",
+        "runner.progress=false",
+    )
+    assert out.returncode != 0
+    assert "sweep FAILED" in out.stdout and "lexicon" in out.stdout
+    # A configuration error is one clear line, not a traceback.
+    assert "groombench: error: split and train_split are both 'train'" in out.stderr
+    assert "Traceback" not in out.stderr

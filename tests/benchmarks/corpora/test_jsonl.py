@@ -123,7 +123,7 @@ def test_fingerprint_follows_content_not_cache(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_unknown_split(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"corpus\.path"):
+    with pytest.raises(ValueError, match=r"corpus\.path"):
         load_jsonl(str(tmp_path / "none.jsonl"))
     corpus = load_jsonl(str(write_jsonl(tmp_path / "c.jsonl")), cache_dir=str(tmp_path / "c"))
     with pytest.raises(ValueError, match="available: test, train"):
