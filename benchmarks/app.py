@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,8 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
         allow_leakage=bool(cfg.allow_leakage),
         detector_settings=plain(config.detector),
     )
+    if cfg.protocol.name != "none":
+        evaluation = run_protocol(cfg, detector, corpus, evaluation, output_dir)
     if cfg.tracking.enabled:
         uri = tracking.resolve_uri(cfg.tracking.uri, cfg.paths.root)
         run_id = tracking.log_evaluation(
@@ -169,6 +172,29 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
         )
         log.info("logged MLflow run %s to %s", run_id, uri)
     return evaluation
+
+
+def run_protocol(
+    cfg: DictConfig,
+    detector: Detector,
+    corpus: Corpus,
+    evaluation: Evaluation,
+    output_dir: str | Path,
+) -> Evaluation:
+    """Run the corpus's official protocol and add its metrics to the result."""
+    from benchmarks.protocols import pan12
+
+    if cfg.protocol.name != "pan12":
+        raise ConfigError(f"unknown protocol '{cfg.protocol.name}'; choose none or pan12")
+    protocol = build(cfg.protocol)
+    extra = pan12.evaluate(detector, corpus.split(str(cfg.split)), protocol, output_dir)
+    result = replace(
+        evaluation.result,
+        metrics=evaluation.result.metrics | extra,
+        definitions=evaluation.result.definitions | pan12.DEFINITIONS,
+    )
+    result.save(output_dir)
+    return Evaluation(result=result, traces=evaluation.traces)
 
 
 def public_config(cfg: DictConfig) -> DictConfig:

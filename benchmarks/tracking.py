@@ -175,7 +175,9 @@ def log_evaluation(
         )
         mlflow.log_input(dataset, context=result.corpus["split"])
         folder = Path(run_dir)
-        for file in (RESULTS_FILE, TRACES_FILE, "config.yaml"):
+        # Protocol exports (PAN12 predictions) hold ids only, never text.
+        exports = sorted(p.name for p in folder.glob("pan12-*.txt"))
+        for file in (RESULTS_FILE, TRACES_FILE, "config.yaml", *exports):
             if (folder / file).exists():
                 mlflow.log_artifact(str(folder / file))
         return str(run.info.run_id)

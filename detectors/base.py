@@ -153,6 +153,32 @@ class Detector(ABC):
             out.append(scores)
         return out
 
+    def score_messages(self, conversations: Sequence[Conversation]) -> list[list[float]]:
+        """Score each message on its own, for line-level protocols (PAN12 problem 2).
+
+        The default scores every message as a one-message conversation, so the score says how
+        much that line alone looks like grooming. Override it when the detector can attribute
+        its conversation score to lines.
+        """
+        out: list[list[float]] = []
+        for conversation in conversations:
+            out.append(self.score([(m,) for m in conversation]) if conversation else [])
+        return out
+
+    def score_authors(self, conversations: Sequence[Conversation]) -> list[dict[str, float]]:
+        """Score each author of each conversation, for author-level protocols (PAN12 problem 1).
+
+        The default scores the conversation restricted to that author's messages (in order), so
+        an author is judged on what they wrote. The harness aggregates an author's scores over
+        their conversations.
+        """
+        out: list[dict[str, float]] = []
+        for conversation in conversations:
+            authors = list(dict.fromkeys(m.author for m in conversation))
+            parts = [tuple(m for m in conversation if m.author == a) for a in authors]
+            out.append(dict(zip(authors, self.score(parts), strict=True)) if parts else {})
+        return out
+
 
 class TrainableDetector(Detector):
     """A detector that learns from labelled conversations and can be saved and loaded."""

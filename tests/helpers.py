@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +120,23 @@ def assert_nested_close(a: list[list[float]], b: list[list[float]], tol: float =
     assert [len(x) for x in a] == [len(y) for y in b]
     for x, y in zip(a, b, strict=True):
         assert all(abs(u - v) <= tol for u, v in zip(x, y, strict=True)), (x, y)
+
+
+def cli(tmp_path: Path, *args: str, script: str = "groombench") -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "GROOMBENCH_HOME": str(tmp_path / "runs"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'store.db'}",
+        "HF_HUB_OFFLINE": "1",
+        # Secrets come from environment variables named in configs, never from the command line.
+        "GB_TEST_API_KEY": "SECRETVALUE42",
+    }
+    exe = Path(sys.executable).parent / script
+    return subprocess.run(
+        [str(exe), *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

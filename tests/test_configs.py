@@ -68,3 +68,11 @@ def test_every_experiment_composes(name: str, tmp_path: Path) -> None:
 def test_train_config_composes(tmp_path: Path) -> None:
     cfg = composed(tmp_path, name="train")
     assert cfg.train_split != cfg.split
+
+
+@pytest.mark.parametrize("name", options("protocol"))
+def test_every_protocol_config_composes(name: str, tmp_path: Path) -> None:
+    cfg = composed(tmp_path, f"protocol={name}")
+    assert cfg.protocol.name == name
+    if "_target_" in cfg.protocol:
+        assert build(cfg.protocol).name == name

@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_jsonl
+from tests.helpers import cli, write_jsonl
 
 SENTINEL = "zebrasentinelword"
-
-
-def cli(tmp_path: Path, *args: str, script: str = "groombench") -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "GROOMBENCH_HOME": str(tmp_path / "runs"),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'store.db'}",
-        "HF_HUB_OFFLINE": "1",
-        # Secrets come from environment variables named in configs, never from the command line.
-        "GB_TEST_API_KEY": "SECRETVALUE42",
-    }
-    exe = Path(sys.executable).parent / script
-    return subprocess.run(
-        [str(exe), *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -136,14 +113,13 @@ def test_unknown_choice_lists_the_options(tmp_path: Path) -> None:
 
 
 def test_help_lists_detectors_corpora_policies(tmp_path: Path) -> None:
+    from tests.test_configs import options
+
     out = cli(tmp_path, "--help")
     assert out.returncode == 0
-    for word in (
-        "detector: constant, lexicon, random, tfidf_lr",
-        "corpus: jsonl, synthetic",
-        "policy: threshold, vote",
-    ):
-        assert word in out.stdout
+    listed = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
+    for group in ("detector", "corpus", "policy", "protocol"):
+        assert listed[group].split(", ") == options(group), group
 
 
 def test_bad_jsonl_stops_with_file_line_and_field(tmp_path: Path) -> None:

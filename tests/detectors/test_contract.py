@@ -89,3 +89,16 @@ def test_deterministic_across_instances(tmp_path: Path) -> None:
     for name in DETECTOR_NAMES:
         a, b = make(name, tmp_path / "a"), make(name, tmp_path / "b")
         assert a.score_prefixes(conversations()) == b.score_prefixes(conversations())
+
+
+def test_per_message_and_per_author_scores(detector: Detector) -> None:
+    convs = conversations()
+    per_message = detector.score_messages(convs)
+    per_author = detector.score_authors(convs)
+    for conv, lines, authors in zip(convs, per_message, per_author, strict=True):
+        assert len(lines) == len(conv) and all(0.0 <= s <= 1.0 for s in lines)
+        assert set(authors) == {m.author for m in conv}
+        assert all(0.0 <= s <= 1.0 for s in authors.values())
+    # A line's score depends on that line alone; an author's on their own messages alone.
+    if convs[0]:
+        assert per_message[0][0] == detector.score([convs[0][:1]])[0]

@@ -1,0 +1,1 @@
+"""Official evaluation protocols of public corpora, run beside the streaming evaluation."""
