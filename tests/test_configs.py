@@ -12,7 +12,7 @@ from benchmarks.components import build, plain
 from benchmarks.corpora.base import Corpus
 from benchmarks.runner import RunnerConfig
 from detectors import Detector
-from tests.helpers import write_jsonl
+from tests.corpus_fixtures import corpus_overrides
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -39,10 +39,7 @@ def test_every_policy_config_instantiates(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", options("corpus"))
 def test_every_corpus_config_instantiates(name: str, tmp_path: Path) -> None:
-    extra = {
-        "jsonl": [f"corpus.path={write_jsonl(tmp_path / 'c.jsonl')}"],
-        "synthetic": ["corpus.n_conversations=50"],
-    }.get(name, [])
+    extra = corpus_overrides(name, tmp_path)
     cfg = composed(tmp_path, f"corpus={name}", *extra)
     corpus = build(cfg.corpus)
     assert isinstance(corpus, Corpus) and corpus.info.name == name

@@ -10,16 +10,13 @@ from hydra import compose, initialize_config_module
 from benchmarks.components import build
 from benchmarks.corpora.base import Corpus
 from benchmarks.schema import FEATURES, validate_record
-from tests.helpers import write_jsonl
+from tests.corpus_fixtures import corpus_overrides
 
 CORPORA = sorted(p.stem for p in (Path(__file__).parents[3] / "configs" / "corpus").glob("*.yaml"))
 
 
 def load(name: str, tmp_path: Path, cache: str) -> Corpus:
-    extra = {
-        "jsonl": [f"corpus.path={write_jsonl(tmp_path / 'c.jsonl', n=40)}"],
-        "synthetic": ["corpus.n_conversations=200"],
-    }.get(name, [])
+    extra = corpus_overrides(name, tmp_path)
     with initialize_config_module("configs", version_base="1.3"):
         cfg = compose(
             "groombench",

@@ -1,0 +1,322 @@
+"""Parquet and CSV exports: column mapping, grouping, bad values that say where, configs, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hydra import compose, initialize_config_module
+
+from benchmarks.components import build
+from benchmarks.corpora.base import Corpus
+from benchmarks.corpora.jsonl import CorpusFileError
+from benchmarks.corpora.tabular import load_table, read_table
+from benchmarks.errors import ConfigError
+from benchmarks.schema import FEATURES, validate_record
+from tests.helpers import neutral_conversation
+
+HEADER = ["conversation_id", "author", "text", "label", "time"]
+
+
+def rows(n: int = 40, seed: int = 0) -> list[dict[str, Any]]:
+    """Neutral message rows of ``n`` conversations, interleaved in pairs, both labels."""
+    rng = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        for m in neutral_conversation(rng, rng.randint(2, 8)):
+            out.append(
+                {
+                    "conversation_id": f"k{i}",
+                    "author": f"{m.author}_{i}",
+                    "text": m.text,
+                    "label": i % 2,
+                    "time": m.time,
+                    "stages": ["rapport"] if i % 2 else [],
+                }
+            )
+    return out
+
+
+def write_csv(path: Path, n: int = 40, seed: int = 0) -> Path:
+    """Write a small neutral CSV export (epoch times as text, ``;``-separated stages)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*HEADER, "stages"])
+        for r in rows(n, seed):
+            writer.writerow([*(r[k] for k in HEADER), ";".join(r["stages"])])
+    return path
+
+
+def write_parquet(path: Path, n: int = 40, seed: int = 0) -> Path:
+    """Write a small neutral Parquet export (timestamp times, list stages, int labels)."""
+    data = rows(n, seed)
+    table = pa.table(
+        {
+            **{k: [r[k] for r in data] for k in ("conversation_id", "author", "text", "label")},
+            "time": pa.array(
+                [datetime.fromtimestamp(r["time"], UTC) for r in data], pa.timestamp("s", "UTC")
+            ),
+            "stages": pa.array([r["stages"] for r in data], pa.list_(pa.string())),
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def write(path: Path, header: list[str], *lines: list[Any]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(lines)
+    return path
+
+
+@pytest.mark.parametrize("writer", [write_csv, write_parquet])
+def test_both_formats_load_the_same_records(tmp_path: Path, writer: Any) -> None:
+    path = writer(tmp_path / f"export.{'csv' if writer is write_csv else 'parquet'}")
+    corpus = load_table(str(path), cache_dir=str(tmp_path / "cache"))
+    assert corpus.dataset.features == FEATURES
+    assert len(corpus.dataset) == 40 and set(corpus.split_names) == {"train", "test"}
+    row = corpus.dataset[1]
+    assert row["conversation_id"] == "k1" and row["label"] == 1
+    assert [m["index"] for m in row["messages"]] == list(range(1, len(row["messages"]) + 1))
+    assert row["messages"][0]["stages"] == ["rapport"] and row["source"] == path.name
+    for record in corpus.dataset:
+        validate_record(record)
+    expected = [r["time"] for r in rows() if r["conversation_id"] == "k1"]
+    assert [m["time"] for m in row["messages"]] == expected
+
+
+def test_mapping_grouping_and_optional_columns(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "m.csv",
+        ["chat", "who", "body", "y", "when", "tags", "bad", "part", "lang", "app"],
+        ["c2", "x", "hello", "true", "2024-01-01T10:00:00", "", "0", "train", "", ""],
+        ["c1", "a", "hi", "1", "1704103200", "rapport|secrecy", "1", "test", "de", "chatapp"],
+        ["c2", "y", "", "true", "2024-01-01T10:01:00Z", "", "0", "train", "en", ""],
+        ["c1", "b", "hey", "1", "", "", "0", "test", "", "other"],
+    )
+    mapping = {
+        "conversation_id": "chat",
+        "author": "who",
+        "text": "body",
+        "label": "y",
+        "time": "when",
+        "stages": "tags",
+        "groomer": "bad",
+        "split": "part",
+        "language": "lang",
+        "platform": "app",
+    }
+    records, skipped, has_splits = read_table(path, columns=mapping)
+    assert skipped == 0 and has_splits
+    assert [r["conversation_id"] for r in records] == ["c2", "c1"]  # order of first row
+    c2, c1 = records
+    assert [m["text"] for m in c2["messages"]] == ["hello", ""]
+    assert [m["time"] for m in c2["messages"]] == [1704103200.0, 1704103260.0]
+    assert c2["split"] == "train" and c2["language"] == "en" and c2["groomer_ids"] == []
+    assert c1["groomer_ids"] == ["a"] and c1["language"] == "de"
+    assert c1["messages"][0]["stages"] == ["rapport", "secrecy"] and c1["onset"] == 1
+    assert json.loads(c1["meta"]) == {"platform": "chatapp"}
+    assert c1["messages"][1]["time"] is None
+
+
+def test_groomer_ids_column_and_list_cells(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "conversation_id": [7, 7, 8],
+            "author": ["a", "b", "c"],
+            "text": ["hi", None, "yo"],
+            "label": [True, True, False],
+            "groomer_ids": [["a"], None, []],
+            "source": ["s1", "s1", None],
+        }
+    )
+    pq.write_table(table, tmp_path / "g.parquet")
+    records, _, has_splits = read_table(tmp_path / "g.parquet")
+    assert not has_splits
+    assert records[0]["conversation_id"] == "7" and records[0]["groomer_ids"] == ["a"]
+    assert records[0]["messages"][1]["text"] == "" and records[0]["source"] == "s1"
+    assert records[1]["source"] == "g.parquet" and records[1]["label"] == 0
+
+
+GOOD = ["c1", "a", "hi", "1", "100"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            ["c1", "b", "yo", "0", "200"],
+            r"row 2, column 'label' \(label\): 0 differs from 1 on row 1",
+        ),
+        (["c1", "b", "yo", "2", "200"], r"row 2, column 'label' \(label\): '2' is not a label"),
+        (["c1", "b", "yo", "", "200"], r"row 2, column 'label'.*is empty"),
+        (["c1", "", "yo", "1", "200"], r"row 2, column 'author' \(author\): is empty"),
+        (["", "b", "yo", "1", "200"], r"row 2, column 'conversation_id'.*is empty"),
+        (["c1", "b", "yo", "1", "noon"], r"row 2, column 'time' \(time\):.*neither epoch"),
+        (["c1", "b", "yo", "1", "50"], r"row 2, column 'time'.*earlier than the previous"),
+    ],
+)
+def test_bad_value_names_file_row_and_column(
+    tmp_path: Path, line: list[str], expected: str
+) -> None:
+    path = write(tmp_path / "bad.csv", HEADER, GOOD, line)
+    with pytest.raises(CorpusFileError, match=expected) as caught:
+        read_table(path)
+    assert "bad.csv: row 2" in str(caught.value)
+
+
+def test_bad_stage_split_and_flag(tmp_path: Path) -> None:
+    header = [*HEADER, "stages", "split", "groomer"]
+    cases = [
+        (["c1", "b", "y", "1", "2", "hugs", "test", "0"], r"column 'stages'.*unknown stage"),
+        (["c1", "b", "y", "1", "2", "", "train", "0"], r"column 'split'.*differs from 'test'"),
+        (["c1", "b", "y", "1", "2", "", "test", "maybe"], r"column 'groomer'.*not true/false"),
+    ]
+    for line, expected in cases:
+        path = write(tmp_path / "b.csv", header, [*GOOD, "", "test", "0"], line)
+        with pytest.raises(CorpusFileError, match=expected):
+            read_table(path)
+
+
+def test_missing_column_says_which_and_lists_present(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.csv", ["chat", "author", "body", "label"], ["c1", "a", "hi", "0"])
+    with pytest.raises(CorpusFileError) as caught:
+        read_table(path)
+    message = str(caught.value)
+    assert "no column 'conversation_id' (the default name) for 'conversation_id'" in message
+    assert "corpus.columns.conversation_id" in message
+    assert "columns present: chat, author, body, label" in message
+    mapping = {"conversation_id": "chat", "text": "body", "time": "stamp"}
+    with pytest.raises(CorpusFileError, match=r"no column 'stamp' for 'time'"):
+        read_table(path, columns=mapping)
+    records, _, _ = read_table(path, columns={"conversation_id": "chat", "text": "body"})
+    assert records[0]["messages"][0]["text"] == "hi"
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['body'\]"):
+        read_table(path, columns={"body": "text"})
+
+
+def test_skip_mode_drops_and_counts_bad_conversations(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "s.csv",
+        HEADER,
+        GOOD,
+        ["c2", "a", "hi", "x", "1"],
+        ["c3", "a", "hi", "0", "1"],
+        ["c2", "b", "ok", "1", "2"],
+        ["c3", "b", "ok", "1", "2"],
+        ["c4", "a", "hi", "0", "1"],
+    )
+    records, skipped, _ = read_table(path, on_error="skip")
+    assert skipped == 2 and [r["conversation_id"] for r in records] == ["c1", "c4"]
+    corpus = load_table(str(path), on_error="skip", cache_dir=str(tmp_path / "c"))
+    assert "2 bad conversation(s) skipped" in corpus.info.limitations
+
+
+def test_malformed_files_wrong_encoding_and_format(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("conversation_id,author,text,label\nc1,a,hi,0\nc1,b,yo,0,extra\n")
+    with pytest.raises(
+        CorpusFileError,
+        match=r"m\.csv \(line 3\): not a readable csv file.*4 columns, got 5",
+    ):
+        read_table(path)
+    path.write_bytes("conversation_id,author,text,label\nc1,a,caf\xe9,0\n".encode("latin-1"))
+    with pytest.raises(CorpusFileError, match="not UTF-8"):
+        read_table(path)
+    broken = tmp_path / "b.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    with pytest.raises(CorpusFileError, match=r"b\.parquet: not a readable parquet file"):
+        read_table(broken)
+    with pytest.raises(ConfigError, match=r"set corpus\.format"):
+        read_table(write_csv(tmp_path / "export.txt"))
+    assert read_table(tmp_path / "export.txt", format="csv")[0]
+    with pytest.raises(ConfigError, match=r"missing\.csv does not exist; expected a Parquet"):
+        load_table(str(tmp_path / "missing.csv"))
+
+
+def test_fingerprint_follows_content_mapping_and_seed(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "e.csv", n=10)
+    cache = str(tmp_path / "cache")
+    first = load_table(str(path), cache_dir=cache)
+    assert load_table(str(path), cache_dir=cache).fingerprint == first.fingerprint
+    assert load_table(str(path), seed=5, cache_dir=cache).fingerprint != first.fingerprint
+    remapped = load_table(str(path), columns={"stages": None}, cache_dir=cache)
+    assert remapped.fingerprint != first.fingerprint
+    write_csv(path, n=11)
+    changed = load_table(str(path), cache_dir=cache)
+    assert changed.fingerprint != first.fingerprint and len(changed.dataset) == 11
+
+
+@pytest.mark.parametrize(("name", "writer"), [("csv", write_csv), ("parquet", write_parquet)])
+def test_config_builds_the_corpus(name: str, writer: Any, tmp_path: Path) -> None:
+    path = writer(tmp_path / f"export.{name}", n=30)
+    with initialize_config_module("configs", version_base="1.3"):
+        cfg = compose(
+            "groombench",
+            overrides=[f"corpus={name}", f"paths.root={tmp_path}", f"corpus.path={path}"],
+        )
+    corpus = build(cfg.corpus)
+    assert isinstance(corpus, Corpus) and corpus.info.name == name
+    assert corpus.dataset.features == FEATURES
+    ids = corpus.dataset["conversation_id"]
+    assert len(ids) == len(set(ids)) == 30
+    assert {"train", "test"} <= set(corpus.split_names)
+
+
+def test_config_columns_are_mapped_from_the_command_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "x.csv",
+        ["chat", "author", "body", "label", "split"],
+        *[[f"c{i}", f"a{i}", "hi", str(i % 2), "not-a-split-name"] for i in range(8)],
+    )
+    overrides = [
+        "corpus=csv",
+        f"paths.root={tmp_path}",
+        f"corpus.path={path}",
+        "corpus.columns.conversation_id=chat",
+        "corpus.columns.text=body",
+        "corpus.columns.split=null",
+    ]
+    with initialize_config_module("configs", version_base="1.3"):
+        cfg = compose("groombench", overrides=overrides)
+    corpus = build(cfg.corpus)
+    assert corpus.split_names == ["test", "train"]
+    assert corpus.dataset[0]["messages"][0]["text"] == "hi"
+
+
+def test_cli_end_to_end_on_a_csv(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "chats.csv", n=60)
+    env = os.environ | {"GROOMBENCH_HOME": str(tmp_path / "runs"), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "groombench"),
+            "corpus=csv",
+            f"corpus.path={path}",
+            "detector=lexicon",
+            "tracking=none",
+            "runner.progress=false",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = sorted((tmp_path / "runs" / "outputs").glob("**/results.json"))
+    assert len(results) == 1
+    data = json.loads(results[0].read_text())
+    assert data["corpus"]["name"] == "csv" and data["corpus"]["split"] == "test"
