@@ -36,6 +36,19 @@ def main(cfg: DictConfig) -> float | None:
     return None if value is None else float(value)  # for sweepers that optimise
 
 
+@hydra.main(version_base="1.3", config_path="pkg://configs", config_name="prepare")
+def prepare(cfg: DictConfig) -> None:
+    """Check a corpus copy, build its cache, print its statistics."""
+    from benchmarks.prepare import emit
+    from benchmarks.prepare import prepare as run_prepare
+
+    try:
+        print(emit(run_prepare(cfg), str(cfg.format)))
+    except ConfigError as error:
+        print(f"groombench: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 @hydra.main(version_base="1.3", config_path="pkg://configs", config_name="train")
 def train(cfg: DictConfig) -> None:
     """Fit the configured trainable detector on ``train_split`` and save it."""

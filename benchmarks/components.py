@@ -9,11 +9,20 @@ from omegaconf import DictConfig, OmegaConf
 
 def build(node: DictConfig, /, **overrides: Any) -> Any:
     """Instantiate a config leaf (``_target_`` plus arguments), with keyword ``overrides``."""
+    from hydra.errors import InstantiationException
     from hydra.utils import instantiate
+
+    from benchmarks.errors import ConfigError
 
     if "_target_" not in node:
         raise ValueError(f"config node has no _target_: {OmegaConf.to_yaml(node)}")
-    return instantiate(node, **overrides)
+    try:
+        return instantiate(node, **overrides)
+    except InstantiationException as error:
+        # Hydra wraps whatever the target raised; a user-facing error keeps its own message.
+        if isinstance(error.__cause__, ConfigError):
+            raise error.__cause__ from None
+        raise
 
 
 def plain(node: DictConfig, *, drop: tuple[str, ...] = ("_target_",)) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from benchmarks.traces import TraceRow, Traces
 from detectors import Detector, Message, check_score, checkpoints
+from detectors.window import WindowedDetector
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class RunnerConfig:
         causality_sample: share of conversations re-checked for causality (0 disables).
         causality_min: re-check at least this many conversations (all, when fewer) unless
             ``causality_sample`` is 0, so that small runs are checked too.
+        window: when set, the detector sees only the last ``window`` messages of each prefix
+            (eSPD uses 50); None gives it the whole prefix.
         seed: seeds the causality sample.
         progress: show a progress bar on stderr.
     """
@@ -55,6 +58,7 @@ class RunnerConfig:
     every: int = 1
     causality_sample: float = 0.01
     causality_min: int = 25
+    window: int | None = None
     seed: int = 0
     progress: bool = True
 
@@ -63,6 +67,8 @@ class RunnerConfig:
             raise ValueError(f"runner.batch_size must be >= 1, got {self.batch_size}")
         if self.every < 1:
             raise ValueError(f"runner.every must be >= 1, got {self.every}")
+        if self.window is not None and self.window < 1:
+            raise ValueError(f"runner.window must be >= 1 or null, got {self.window}")
         if not 0.0 <= self.causality_sample <= 1.0:
             raise ValueError(
                 f"runner.causality_sample must be in [0, 1], got {self.causality_sample}"
@@ -159,6 +165,8 @@ def check_causality(
 def run(detector: Detector, dataset: Dataset, config: RunnerConfig | None = None) -> Traces:
     """Stream ``dataset`` through ``detector``; return the traces of every conversation."""
     config = config or RunnerConfig()
+    if config.window is not None:
+        detector = WindowedDetector(detector, config.window)
     rng = random.Random(config.seed)
     checked = _causality_picks(len(dataset), config)
     rows: list[TraceRow] = []

@@ -30,6 +30,18 @@ def _parquet(tmp: Path) -> list[str]:
     return [f"corpus.path={write_parquet(tmp / 'c.parquet', n=40)}"]
 
 
+def _pan12(tmp: Path) -> list[str]:
+    from tests.benchmarks.corpora.pan12_fixtures import write_pan12_splits
+
+    return [f"corpus.path={write_pan12_splits(tmp / 'pan12')}", "corpus.split=all"]
+
+
+def _panc(tmp: Path) -> list[str]:
+    from tests.benchmarks.corpora.test_panc import write_panc
+
+    return [f"corpus.path={write_panc(tmp / 'panc.json', n=40)}"]
+
+
 OVERRIDES: dict[str, Callable[[Path], list[str]]] = {
     "jsonl": _jsonl,
     "synthetic": lambda tmp: ["corpus.n_conversations=200"],
@@ -37,6 +49,8 @@ OVERRIDES: dict[str, Callable[[Path], list[str]]] = {
     "pjzc": _pjz,
     "csv": _csv,
     "parquet": _parquet,
+    "pan12": _pan12,
+    "panc": _panc,
 }
 
 

@@ -82,3 +82,42 @@ def test_protocol_through_the_cli(tmp_path: Path) -> None:
     assert result["metrics"]["pan12_author_precision"] == 1.0
     assert "pan12_line_f3" in result["definitions"]
     assert (folder / AUTHORS_FILE).exists() and (folder / LINES_FILE).exists()
+
+
+def test_named_experiments_run_end_to_end(tmp_path: Path) -> None:
+    from tests.benchmarks.corpora.pan12_fixtures import write_pan12_splits
+    from tests.benchmarks.corpora.test_panc import write_panc
+
+    panc = write_panc(tmp_path / "panc.json", n=40)
+    out = cli(
+        tmp_path,
+        "+experiment=espd",
+        f"corpus.path={panc}",
+        "detector=lexicon",
+        "tracking=none",
+        "runner.progress=false",
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(
+        next((tmp_path / "runs" / "outputs").glob("*/0_lexicon/results.json")).read_text()
+    )
+    assert result["runner"]["window"] == 50
+    assert result["policy"]["params"] == {"threshold": 0.5, "window": 10, "min_positive": 5}
+    assert result["corpus"]["name"] == "panc"
+
+    pan12 = write_pan12_splits(tmp_path / "pan12")
+    home = tmp_path / "p"
+    home.mkdir()
+    out = cli(
+        home,
+        "+experiment=pan12",
+        f"corpus.path={pan12}",
+        "detector=lexicon",
+        "tracking=none",
+        "runner.progress=false",
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(
+        next((home / "runs" / "outputs").glob("*/0_lexicon/results.json")).read_text()
+    )
+    assert "pan12_author_f0_5" in result["metrics"] and result["corpus"]["name"] == "pan12"

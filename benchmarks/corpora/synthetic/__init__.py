@@ -17,9 +17,10 @@ Examples:
 
 from __future__ import annotations
 
+from benchmarks.corpora.stats import describe
+
 from .generate import GENERATOR_VERSION, fingerprint, generate_records
 from .safety import find_blocklisted, load_blocklist
-from .stats import describe
 
 __all__ = [
     "GENERATOR_VERSION",

@@ -1,4 +1,4 @@
-"""Distribution statistics of a corpus of schema records, for the synthetic corpus's documentation.
+"""Distribution statistics of any corpus of schema records (``groombench-prepare`` prints them).
 
 :func:`describe` works on any records of the schema (synthetic or real), so the numbers in
 ``docs/synthetic.md`` can be regenerated and compared with a real corpus loaded by the harness.
@@ -72,8 +72,13 @@ def describe(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     splits: dict[str, set[str]] = {}
     split_counts: dict[str, int] = {}
     groomers: set[str] = set()
+    empty_texts = one_author = only_empty = 0
     for record in records:
         messages = record["messages"]
+        empty = sum(not (m["text"] or "").strip() for m in messages)
+        empty_texts += empty
+        only_empty += bool(messages) and empty == len(messages)
+        one_author += len({m["author"] for m in messages}) == 1
         label = int(record["label"])
         lengths[label].append(len(messages))
         split = str(record.get("split", ""))
@@ -109,6 +114,9 @@ def describe(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "authors": len(set(authors)),
         "authors_in_several_splits": len(authors) - len(set(authors)),
         "groomers": len(groomers),
+        "empty_texts": empty_texts,
+        "conversations_with_one_author": one_author,
+        "conversations_with_only_empty_texts": only_empty,
         "length": {
             "all": quantiles(everything),
             "positive": quantiles(lengths[1]),

@@ -1,0 +1,165 @@
+"""Records of the PAN12 loader: one schema record per XML conversation (see `pan12`)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from benchmarks.corpora.pan12_xml import CorpusFileError, iter_conversations
+
+log = logging.getLogger("benchmarks.corpora.pan12")
+
+#: Epoch seconds of 2012-01-01T00:00:00Z, the arbitrary day every conversation starts on.
+BASE_DAY = 1325376000.0
+#: Log progress every this many conversations.
+PROGRESS_EVERY = 20000
+_MINUTES = {f"{h:02d}:{m:02d}": 60.0 * (60 * h + m) for h in range(24) for m in range(60)}
+_MINUTES.update({f"{h}:{m:02d}": 60.0 * (60 * h + m) for h in range(10) for m in range(60)})
+
+
+def unescape(text: str) -> str:
+    """Undo HTML escaping until the text is stable, at most 3 times.
+
+    Examples:
+        >>> unescape("fish &amp;amp;amp;amp; chips")
+        'fish &amp; chips'
+        >>> unescape("a &lt;3 b")
+        'a <3 b'
+    """
+    for _ in range(3):
+        if "&" not in text:
+            break
+        plain = html.unescape(text)
+        if plain == text:
+            break
+        text = plain
+    return text
+
+
+class Stats:
+    """Counts gathered while parsing one split; saved next to the dataset cache."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(
+            (
+                "conversations",
+                "messages",
+                "one_author",
+                "only_empty",
+                "duplicates",
+                "renumbered",
+                "bad_times",
+                "unknown_predators",
+                "unknown_line_conversations",
+                "unknown_lines",
+            ),
+            0,
+        )
+
+
+def iter_records(
+    split: str,
+    chats: Path,
+    predators: set[str],
+    lines: dict[str, set[int]],
+    on_duplicate: str,
+    stats: Stats,
+) -> Iterator[dict[str, Any]]:
+    counts = stats.counts
+    seen: dict[str, tuple[int, bytes]] = {}
+    by_content: set[bytes] = set()
+    found_predators: set[str] = set()
+    kept_ids: set[str] = set()
+    minutes = _MINUTES
+    source = chats.name
+    for cid, position, raw in iter_conversations(chats):
+        digest = hashlib.blake2b(
+            "\x1e".join(f"{a}\x1f{t}\x1f{x}" for _, a, t, x in raw).encode(), digest_size=16
+        ).digest()
+        first = seen.setdefault(cid, (position, digest))
+        if first[1] != digest:
+            raise CorpusFileError(
+                f"{chats}:{position}: conversation id {cid!r} repeats the one at line {first[0]} "
+                "with different messages"
+            )
+        if digest in by_content:
+            counts["duplicates"] += 1
+            if on_duplicate == "drop":
+                if counts["duplicates"] <= 3:
+                    log.warning(
+                        "%s:%d: dropping exact duplicate conversation %s", chats, position, cid
+                    )
+                continue
+        by_content.add(digest)
+        kept_id, k = cid, 1
+        while kept_id in kept_ids:
+            k += 1
+            kept_id = f"{cid}~{k}"
+        kept_ids.add(kept_id)
+        messages: list[dict[str, Any]] = []
+        authors: set[str] = set()
+        previous = day = 0.0
+        n_empty = 0
+        renumbered = False
+        for index, (line, author, hhmm, text) in enumerate(raw, start=1):
+            authors.add(author)
+            text = unescape(text.strip()) if text else ""
+            if not text:
+                n_empty += 1
+            if line != str(index):
+                renumbered = True
+            clock = minutes.get(hhmm.strip()) if hhmm else None
+            time = None
+            if clock is None:
+                counts["bad_times"] += 1
+            else:
+                if clock + day < previous:
+                    day += 86400.0
+                time = previous = clock + day
+                time += BASE_DAY
+            messages.append(
+                {"author": author, "text": text, "time": time, "index": index, "stages": []}
+            )
+        groomers = sorted(authors & predators)
+        found_predators.update(groomers)
+        meta: dict[str, Any] = {
+            "predatory_lines": sorted(lines.get(cid, ())),
+            "one_author": len(authors) == 1,
+            "n_empty": n_empty,
+        }
+        if renumbered:
+            counts["renumbered"] += 1
+            meta["xml_lines"] = [int(m[0]) if m[0] and m[0].isdigit() else None for m in raw]
+        counts["conversations"] += 1
+        counts["messages"] += len(messages)
+        counts["one_author"] += len(authors) == 1
+        counts["only_empty"] += n_empty == len(messages)
+        if counts["conversations"] % PROGRESS_EVERY == 0:
+            log.info(
+                "PAN12 %s: %d conversations, %d messages read",
+                split,
+                counts["conversations"],
+                counts["messages"],
+            )
+        yield {
+            "conversation_id": kept_id,
+            "messages": messages,
+            "label": int(bool(groomers)),
+            "groomer_ids": groomers,
+            "onset": None,
+            "escalation": None,
+            "source": source,
+            "language": "en",
+            "split": split,
+            "scenario": "",
+            "meta": json.dumps(meta),
+        }
+    counts["unknown_predators"] = len(predators - found_predators)
+    unknown = set(lines) - set(seen)
+    counts["unknown_line_conversations"] = len(unknown)
+    counts["unknown_lines"] = sum(len(lines[c]) for c in unknown)
