@@ -146,6 +146,8 @@ def log_evaluation(
         "groombench.policy_label": result.policy.get("label", result.policy["name"]),
         "groombench.every": str(result.runner.get("every", 1)),
         "groombench.leakage": str(result.leakage).lower(),
+        "groombench.corpus_version": str(result.corpus.get("version", "")),
+        "groombench.corpus_limitations": " | ".join(result.corpus.get("limitations", []))[:4000],
         "groombench.result_schema": result.schema_version,
     } | {f"version.{k}": v for k, v in result.software.items()}
     with mlflow.start_run(run_name=name, parent_run_id=parent_run_id, tags=tags) as run:
