@@ -85,6 +85,10 @@ def train_detector(detector: TrainableDetector, corpus: Corpus, split: str, targ
     # Write beside the target, then rename: a parallel job never sees half a model.
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     detector.save(str(staging))
+    # Ids only (no text): lets any later evaluation detect overlap with the training data,
+    # however the corpus is loaded (other splits option, segments or complete chats).
+    ids = sorted(corpus.unit_ids(split))
+    (staging / TRAINING_IDS_FILE).write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     try:
         staging.rename(target)
     except OSError:  # another job won the race; its model is equivalent (same data, same seed)
@@ -104,6 +108,21 @@ def _training_overrides(name: str) -> list[str]:
         f"detector={name}",
         *(o for o in task if o.lstrip("+~").startswith(keep) and not o.startswith("detector=")),
     ]
+
+
+TRAINING_IDS_FILE = "training_ids.txt"
+
+
+def training_ids(cfg: DictConfig, detector: Detector, corpus: Corpus) -> set[str] | None:
+    """Return the conversation ids a trainable detector's saved model learned from, if known."""
+    if not isinstance(detector, TrainableDetector):
+        return None
+    explicit = cfg.detector.get("model_path")
+    folder = Path(str(explicit)) if explicit else default_model_path(cfg, detector, corpus)
+    file = folder / TRAINING_IDS_FILE
+    if not file.exists():
+        return None
+    return set(file.read_text(encoding="utf-8").split())
 
 
 def prepare_detector(cfg: DictConfig, corpus: Corpus) -> Detector:
@@ -156,6 +175,7 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
         latency_p=cfg.latency_p,
         output_dir=output_dir,
         allow_leakage=bool(cfg.allow_leakage),
+        training_ids=training_ids(cfg, detector, corpus),
         detector_settings=plain(config.detector),
     )
     if cfg.protocol.name != "none":

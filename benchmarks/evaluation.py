@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,16 @@ class AllConversationsFailed(RuntimeError):
     """The detector failed on every conversation: no metric means anything."""
 
 
-def leakage(detector: Detector, corpus: Corpus, split: str) -> bool:
-    """Return True when the detector was trained on data overlapping the scored split."""
+def leakage(
+    detector: Detector, corpus: Corpus, split: str, training_ids: Collection[str] | None = None
+) -> bool:
+    """Return True when the detector was trained on data overlapping the scored split.
+
+    Two checks: the training reference in the detector's metadata names this corpus and split;
+    or, when the ids the model learned from are known, any of them is scored again.
+    """
+    if training_ids and corpus.unit_ids(split) & set(training_ids):
+        return True
     scored = corpus.reference(split)
     prefix = scored.rsplit(":", 1)[0]
     for trained in detector.metadata.trained_on:
@@ -63,6 +72,7 @@ def evaluate_detector(
     output_dir: str | Path | None = None,
     allow_leakage: bool = False,
     detector_settings: dict[str, Any] | None = None,
+    training_ids: Collection[str] | None = None,
 ) -> Evaluation:
     """Stream ``corpus[split]`` through ``detector`` and compute every metric.
 
@@ -79,6 +89,8 @@ def evaluate_detector(
         allow_leakage: score a split the detector was trained on anyway (flagged LEAKAGE).
         detector_settings: the detector's configured arguments (secrets removed), recorded
             with the result so that two settings of one detector can be told apart.
+        training_ids: conversation ids the detector learned from, when known; any overlap
+            with the scored split counts as leakage.
 
     Returns:
         The result and its traces.
@@ -89,7 +101,7 @@ def evaluate_detector(
     """
     policy = policy or ThresholdPolicy()
     runner = runner or RunnerConfig()
-    leaked = leakage(detector, corpus, split)
+    leaked = leakage(detector, corpus, split, training_ids)
     if leaked and not allow_leakage:
         raise ConfigError(
             f"detector '{detector.metadata.name}' was trained on "

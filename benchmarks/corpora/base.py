@@ -77,6 +77,14 @@ class Corpus:
             )
         return self.dataset.select(indices)
 
+    def unit_ids(self, split: str) -> set[str]:
+        """Return the split's conversation ids, segment suffixes (``#k``) removed.
+
+        Segments of one chat (PANC's ``chat#3``) count as that chat, so a model trained on
+        segments is caught when scored on the complete chats, and vice versa.
+        """
+        return {cid.split("#", 1)[0] for cid in self.split(split)["conversation_id"]}
+
     def reference(self, split: str) -> str:
         """Return the ``name@fingerprint:split`` string used for leakage checks."""
         return f"{self.info.name}@{self.fingerprint[:16]}:{split}"

@@ -140,6 +140,10 @@ def _count_notes(split: str, counts: dict[str, int], dup: str) -> list[str]:
         "unknown_predators": "{n} ground-truth predator id(s) author no message",
         "unknown_line_conversations": "{n} predatory-line conversation id(s) match no "
         "conversation ({lines} line(s))",
+        "unmatched_lines": "{n} predatory line number(s) match no message line of their "
+        "conversation (problem-2 recall cannot reach 1)",
+        "dropped_duplicate_lines": "{n} predatory line(s) listed under dropped duplicate "
+        "conversation ids (the kept copy carries its own)",
     }
     notes = []
     for key, template in templates.items():
@@ -216,15 +220,19 @@ def load_pan12(
         raise
     report_file = _report_path(dataset)
     counts = {s: stats[s].counts for s in splits}
-    if ran and report_file is not None:
-        report_file.write_text(json.dumps(counts))
-    elif not ran:
-        if report_file is not None and report_file.is_file():
-            counts = json.loads(report_file.read_text())
-        else:  # The cache lost its report: count again without building.
+    if not ran and report_file is not None and report_file.is_file():
+        counts = json.loads(report_file.read_text())
+    else:
+        if not ran:  # The cache lost its report: count again without building, once.
             for _ in generate():
                 pass
-    notes = [f"PAN12 split used: {split} (official {' and '.join(splits)} files, unfiltered)"]
+            counts = {s: stats[s].counts for s in splits}
+        if report_file is not None:
+            staging = report_file.with_name(f".{report_file.name}.tmp")
+            staging.write_text(json.dumps(counts))
+            staging.replace(report_file)  # atomic: a reader never sees half a report
+    handling = "exact duplicates dropped" if on_duplicate == "drop" else "duplicates kept"
+    notes = [f"PAN12 split used: {split} (official {' and '.join(splits)} files; {handling})"]
     for s in splits:
         notes += _count_notes(s, counts[s], "dropped" if on_duplicate == "drop" else "kept")
     notes += _checksum_notes(checksums)

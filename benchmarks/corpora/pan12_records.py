@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,19 +22,27 @@ _MINUTES = {f"{h:02d}:{m:02d}": 60.0 * (60 * h + m) for h in range(24) for m in 
 _MINUTES.update({f"{h}:{m:02d}": 60.0 * (60 * h + m) for h in range(10) for m in range(60)})
 
 
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
 def unescape(text: str) -> str:
     """Undo HTML escaping until the text is stable, at most 3 times.
+
+    Only entities that end in ``;`` are decoded: `html.unescape` also decodes HTML5's legacy
+    entities without one, which would turn ordinary chat ("tom&notjerry") into other text.
 
     Examples:
         >>> unescape("fish &amp;amp;amp;amp; chips")
         'fish &amp; chips'
         >>> unescape("a &lt;3 b")
         'a <3 b'
+        >>> unescape("tom&amp;notjerry &copy2")
+        'tom&notjerry &copy2'
     """
     for _ in range(3):
         if "&" not in text:
             break
-        plain = html.unescape(text)
+        plain = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
         if plain == text:
             break
         text = plain
@@ -56,6 +65,8 @@ class Stats:
                 "unknown_predators",
                 "unknown_line_conversations",
                 "unknown_lines",
+                "unmatched_lines",
+                "dropped_duplicate_lines",
             ),
             0,
         )
@@ -89,6 +100,9 @@ def iter_records(
         if digest in by_content:
             counts["duplicates"] += 1
             if on_duplicate == "drop":
+                # The kept copy has the same messages; its own ground truth stands. Lines listed
+                # under the dropped id are counted, not silently lost.
+                counts["dropped_duplicate_lines"] += len(lines.get(cid, ()))
                 if counts["duplicates"] <= 3:
                     log.warning(
                         "%s:%d: dropping exact duplicate conversation %s", chats, position, cid
@@ -124,6 +138,10 @@ def iter_records(
             messages.append(
                 {"author": author, "text": text, "time": time, "index": index, "stages": []}
             )
+        listed = lines.get(cid, ())
+        if listed:
+            present = {int(m[0]) for m in raw if m[0] and m[0].isdigit()}
+            counts["unmatched_lines"] += len(set(listed) - present)
         groomers = sorted(authors & predators)
         found_predators.update(groomers)
         meta: dict[str, Any] = {

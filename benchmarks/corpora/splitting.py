@@ -138,3 +138,13 @@ def assign_splits(
             len(records),
             test_fraction,
         )
+    for name in ("train", "test"):
+        labels = {int(r["label"]) for r in records if r.get("split") == name}
+        if 0 < test_fraction < 1 and labels != {0, 1}:
+            have = "no conversations" if not labels else f"only label {labels.pop()}"
+            log.warning(
+                "the author-disjoint split left '%s' with %s: positives share authors across "
+                "conversations (a decoy, a moderator?), so metrics on it may be undefined",
+                name,
+                have,
+            )

@@ -118,10 +118,13 @@ def evaluate(
             for author, score in authors.items():
                 best[author] = max(score, best.get(author, 0.0))
             truth_authors.update(batch["groomer_ids"][i])
-            for message, score in zip(conversation, lines, strict=True):
-                if score >= protocol.line_threshold:
-                    flagged_lines.add((cid, message.index))
             meta = json.loads(batch["meta"][i] or "{}")
+            # Ground truth names the XML's own line numbers; when those are not 1..n the
+            # loader keeps them in meta["xml_lines"], and predictions must use them too.
+            numbers = meta.get("xml_lines") or [m.index for m in conversation]
+            for number, score in zip(numbers, lines, strict=True):
+                if score >= protocol.line_threshold and number is not None:
+                    flagged_lines.add((cid, int(number)))
             truth_lines.update((cid, int(k)) for k in meta.get("predatory_lines", ()))
         bar.update(len(batch["messages"]))
     bar.close()

@@ -93,3 +93,41 @@ def test_scores_are_finite_and_results_say_how_they_were_computed(corpus) -> Non
     assert result.policy["rule"].startswith("alert at the first scored message")
     assert result.corpus["fingerprint"] == corpus.fingerprint
     assert result.software["groombench"]
+
+
+def test_overlap_with_the_training_ids_is_leakage_however_the_corpus_was_loaded(
+    corpus,  # type: ignore[no-untyped-def]
+) -> None:
+    detector = LexiconDetector()  # its metadata names no training data at all
+    ids = sorted(corpus.unit_ids("test"))[:1]
+    assert leakage(detector, corpus, "test", training_ids=ids)
+    assert not leakage(detector, corpus, "train", training_ids=ids)
+    with pytest.raises(ValueError, match="not be a fair test"):
+        evaluate_detector(detector, corpus, split="test", runner=QUIET, training_ids=ids)
+
+
+def test_a_trained_model_remembers_its_training_ids(tmp_path: Path) -> None:
+    from tests.helpers import cli
+
+    path = write_jsonl(tmp_path / "c.jsonl", n=40)
+    out = cli(
+        tmp_path,
+        "corpus=jsonl",
+        f"corpus.path={path}",
+        "detector=tfidf_lr",
+        script="groombench-train",
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    model = next((tmp_path / "runs" / "models" / "tfidf_lr").iterdir())
+    assert (model / "training_ids.txt").read_text().split()
+    # Scoring the training split through an explicit model path is caught by the ids.
+    out = cli(
+        tmp_path,
+        "corpus=jsonl",
+        f"corpus.path={path}",
+        "detector=tfidf_lr",
+        f"detector.model_path={model}",
+        "split=train",
+        "tracking=none",
+    )
+    assert out.returncode == 2 and "not be a fair test" in out.stderr

@@ -121,3 +121,22 @@ def test_named_experiments_run_end_to_end(tmp_path: Path) -> None:
         next((home / "runs" / "outputs").glob("*/0_lexicon/results.json")).read_text()
     )
     assert "pan12_author_f0_5" in result["metrics"] and result["corpus"]["name"] == "pan12"
+
+
+def test_problem_2_uses_the_xml_line_numbers(tmp_path: Path) -> None:
+    # PAN12 XML may number lines from 0; ground truth uses those numbers, so must predictions.
+    rows = [
+        chat(
+            "c1",
+            [("p", "dont tell ur mom"), ("k", "ok"), ("p", "add me on snap")],
+            groomer_ids=["p"],
+            meta={"predatory_lines": [0, 2], "xml_lines": [0, 1, 2]},
+        )
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    corpus = load_jsonl(str(path), cache_dir=str(tmp_path / "c"))
+    protocol = Pan12Protocol(line_threshold=0.2, progress=False)
+    metrics = evaluate(LexiconDetector(), corpus.split("all"), protocol, tmp_path / "out")
+    assert metrics["pan12_line_precision"] == 1.0 and metrics["pan12_line_recall"] == 1.0
+    assert (tmp_path / "out" / LINES_FILE).read_text() == "c1\t0\nc1\t2\n"

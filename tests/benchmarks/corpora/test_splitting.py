@@ -90,3 +90,16 @@ def test_components_join_transitively() -> None:
 def test_bad_fraction_is_refused() -> None:
     with pytest.raises(ValueError, match="test_fraction"):
         assign_splits([], test_fraction=1.5)
+
+
+def test_warns_when_a_split_gets_no_positives(caplog: pytest.LogCaptureFixture) -> None:
+    # Five positives share one decoy author: one component, which lands in a single split.
+    records = [
+        {"label": 1, "messages": [{"author": "decoy"}, {"author": f"p{i}"}]} for i in range(5)
+    ]
+    records += [
+        {"label": 0, "messages": [{"author": f"n{i}"}, {"author": f"m{i}"}]} for i in range(95)
+    ]
+    with caplog.at_level("WARNING"):
+        assign_splits(records, test_fraction=0.3, seed=0)
+    assert "only label 0" in caplog.text
