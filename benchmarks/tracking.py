@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,25 @@ def end_parent_run(uri: str, run_id: str, status: str = "FINISHED") -> None:
     mlflow.MlflowClient(tracking_uri=uri).set_terminated(run_id, status=status)
 
 
+def _log_input_once(dataset: Any, context: str, attempts: int = 5) -> None:
+    """Log a dataset input, surviving parallel jobs that register the same dataset at once.
+
+    MLflow checks whether a dataset (experiment, name, digest) exists, then inserts it; two
+    joblib workers logging the same corpus can both miss it and one insert then fails on the
+    unique constraint. By the next attempt the row exists and MLflow reuses it.
+    """
+    import mlflow
+
+    for attempt in range(attempts):
+        try:
+            mlflow.log_input(dataset, context=context)
+            return
+        except mlflow.exceptions.MlflowException as error:
+            if "UNIQUE constraint" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 def log_evaluation(
     evaluation: Evaluation,
     *,
@@ -175,7 +195,7 @@ def log_evaluation(
             name=f"{result.corpus['name']}:{result.corpus['split']}",
             digest=result.corpus["fingerprint"][:36],
         )
-        mlflow.log_input(dataset, context=result.corpus["split"])
+        _log_input_once(dataset, result.corpus["split"])
         folder = Path(run_dir)
         # Protocol exports (PAN12 predictions) hold ids only, never text.
         exports = sorted(p.name for p in folder.glob("pan12-*.txt"))
