@@ -33,8 +33,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from datasets.exceptions import DatasetGenerationError
-
 from benchmarks.corpora.base import Corpus, CorpusInfo, build_dataset
 from benchmarks.corpora.pan12_records import BASE_DAY, Stats, iter_records, unescape
 from benchmarks.corpora.pan12_xml import (
@@ -211,13 +209,7 @@ def load_pan12(
             log.info("PAN12 %s: parsing %s", s, chats)
             yield from iter_records(s, chats, predators, lines, on_duplicate, stats[s])
 
-    try:
-        dataset = build_dataset(generate, fingerprint, cache_dir)
-    except DatasetGenerationError as error:
-        # datasets wraps what the generator raises; a bad file must stay a one-line ConfigError.
-        if isinstance(error.__cause__, ConfigError):
-            raise error.__cause__ from None
-        raise
+    dataset = build_dataset(generate, fingerprint, cache_dir)
     report_file = _report_path(dataset)
     counts = {s: stats[s].counts for s in splits}
     if not ran and report_file is not None and report_file.is_file():

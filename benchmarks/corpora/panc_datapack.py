@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.corpora.clock import roll_over_midnight
 from benchmarks.corpora.jsonl import CorpusFileError
 
 #: ChatCoder line codes as the authors' scripts store them, mapped onto DOMAIN §2 labels.
@@ -30,7 +31,6 @@ CLASS_LABELS: dict[str, int] = {"predator": 1, "non-predator": 0}
 #: (the authors' scripts write ``datapack-PANC-train.json`` and ``PANC-test.csv``).
 _SPLIT_SUFFIX = re.compile(r"[-_](train|test)$")
 _SEGMENT_NAME = re.compile(r"^(.+)-(\d+)$")
-_DAY = 86_400.0
 #: The author of every CSV message: the authors' CSV keeps no authors.
 UNKNOWN_AUTHOR = "unknown"
 CSV_COLUMNS: tuple[str, ...] = ("label", "chatName", "segment")
@@ -128,19 +128,11 @@ def _roll_over(chat: Chat) -> None:
     The authors' scripts keep only the clock time (on 1970-01-01 UTC), so a chat that runs past
     midnight goes back in time; each such step is read as the next day.
     """
-    offset = 0.0
-    previous: float | None = None
-    for _, messages in chat.segments:
-        for message in messages:
-            if message["time"] is None:
-                continue
-            time = message["time"] + offset
-            if previous is not None and time < previous:
-                days = -((time - previous) // _DAY)
-                offset += days * _DAY
-                time += days * _DAY
-                chat.rollovers += 1
-            message["time"] = previous = time
+    messages = [m for _, segment in chat.segments for m in segment]
+    times, rollovers = roll_over_midnight(m["time"] for m in messages)
+    for message, time in zip(messages, times, strict=True):
+        message["time"] = time
+    chat.rollovers += rollovers
 
 
 def _chat(name: str, raw: Any, file: Path, split: str | None) -> Chat:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpora.base import Corpus, CorpusInfo, build_dataset
+from benchmarks.corpora.clock import roll_over_midnight
 from benchmarks.corpora.jsonl import CorpusFileError
 from benchmarks.corpora.splitting import assign_splits
 from benchmarks.errors import ConfigError
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 PARSER_VERSION = "1"
 #: The arbitrary day ``HH:MM`` times are placed on: 2000-01-01T00:00:00Z in epoch seconds.
 BASE_DAY = 946_684_800.0
-_DAY = 86_400.0
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 _LABELS = {"0": 0, "1": 1}
 
@@ -73,22 +73,17 @@ def clock_times(values: list[Any]) -> list[float | None]:
         >>> clock_times([None, ""])
         [None, None]
     """
-    out: list[float | None] = []
-    day = 0.0
-    previous: float | None = None
+    clock: list[float | None] = []
     for position, value in enumerate(values):
         if value is None or value == "":
-            out.append(None)
+            clock.append(None)
             continue
         match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
         if not match or int(match[1]) > 23 or int(match[2]) > 59 or int(match[3] or 0) > 59:
             raise SchemaError(f"field 'messages[{position}].time' {value!r} is not HH:MM")
-        seconds = int(match[1]) * 3600.0 + int(match[2]) * 60.0 + int(match[3] or 0)
-        if previous is not None and seconds < previous:
-            day += _DAY
-        previous = seconds
-        out.append(BASE_DAY + day + seconds)
-    return out
+        clock.append(int(match[1]) * 3600.0 + int(match[2]) * 60.0 + int(match[3] or 0))
+    rolled, _ = roll_over_midnight(clock)
+    return [None if t is None else BASE_DAY + t for t in rolled]
 
 
 def _record(item: Any, source_file: str) -> dict[str, Any]:

@@ -12,21 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from benchmarks.corpora.pan12 import FILES
 from tests.helpers import WORDS
-
-#: Official file names by split: (chats, predator ids, predatory lines).
-FILES: dict[str, tuple[str, str, str]] = {
-    "train": (
-        "pan12-sexual-predator-identification-training-corpus-2012-05-01.xml",
-        "pan12-sexual-predator-identification-training-corpus-predators-2012-05-01.txt",
-        "pan12-sexual-predator-identification-diff.txt",
-    ),
-    "test": (
-        "pan12-sexual-predator-identification-test-corpus-2012-05-17.xml",
-        "pan12-sexual-predator-identification-groundtruth-problem1.txt",
-        "pan12-sexual-predator-identification-groundtruth-problem2.txt",
-    ),
-}
 
 
 @dataclass

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ from tests.benchmarks.corpora.pan12_fixtures import (
     write_pan12_splits,
     write_xml,
 )
+from tests.helpers import cli
 
 A, B = "a" * 32, "b" * 32
 
@@ -322,41 +320,14 @@ def test_contract_through_config(tmp_path: Path) -> None:
 
 def test_cli_end_to_end(tmp_path: Path) -> None:
     folder = write_pan12_dir(tmp_path / "p", n=40).path
-    env = os.environ | {
-        "GROOMBENCH_HOME": str(tmp_path / "runs"),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'store.db'}",
-        "HF_HUB_OFFLINE": "1",
-    }
-    out = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "groombench"),
-            "corpus=pan12",
-            f"corpus.path={folder}",
-            "detector=lexicon",
-            "tracking=none",
-            "runner.progress=false",
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    args = ("detector=lexicon", "tracking=none", "runner.progress=false")
+    out = cli(tmp_path, "corpus=pan12", f"corpus.path={folder}", *args)
     assert out.returncode == 0, out.stderr[-3000:]
     results = sorted((tmp_path / "runs" / "outputs").glob("**/results.json"))
     assert len(results) == 1
     data = json.loads(results[0].read_text())
     assert data["corpus"]["split"] == "test"
     assert "lexicon" in out.stdout
-    bad = subprocess.run(
-        [str(Path(sys.executable).parent / "groombench"), "corpus=pan12", "corpus.path=/nope"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    bad = cli(tmp_path, "corpus=pan12", "corpus.path=/nope")
     assert bad.returncode != 0 and "does not exist" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,7 @@ from benchmarks.corpora.jsonl import CorpusFileError
 from benchmarks.corpora.tabular import load_table, read_table
 from benchmarks.errors import ConfigError
 from benchmarks.schema import FEATURES, validate_record
-from tests.helpers import neutral_conversation
+from tests.helpers import cli, neutral_conversation
 
 HEADER = ["conversation_id", "author", "text", "label", "time"]
 
@@ -298,23 +295,8 @@ def test_config_columns_are_mapped_from_the_command_line(tmp_path: Path) -> None
 
 def test_cli_end_to_end_on_a_csv(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "chats.csv", n=60)
-    env = os.environ | {"GROOMBENCH_HOME": str(tmp_path / "runs"), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "groombench"),
-            "corpus=csv",
-            f"corpus.path={path}",
-            "detector=lexicon",
-            "tracking=none",
-            "runner.progress=false",
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    args = ("detector=lexicon", "tracking=none", "runner.progress=false")
+    out = cli(tmp_path, "corpus=csv", f"corpus.path={path}", *args)
     assert out.returncode == 0, out.stderr[-3000:]
     results = sorted((tmp_path / "runs" / "outputs").glob("**/results.json"))
     assert len(results) == 1
