@@ -28,7 +28,7 @@ from datasets import Dataset
 from tqdm.auto import tqdm
 
 from benchmarks.traces import TraceRow, Traces
-from detectors import Detector, Message, check_score, checkpoints
+from detectors import Detector, Message, check_trace, checkpoints
 from detectors.window import WindowedDetector
 
 log = logging.getLogger(__name__)
@@ -85,41 +85,35 @@ def _batches(dataset: Dataset, size: int) -> Iterator[dict[str, list[Any]]]:
     yield from dataset.select_columns(columns).iter(batch_size=size)
 
 
-def _checked(scores: Sequence[float], expected: int) -> list[float]:
-    if len(scores) != expected:
-        raise ValueError(f"detector returned {len(scores)} scores for {expected} checkpoints")
-    return [check_score(s) for s in scores]
-
-
 Failure = tuple[str, str]  # (exception type, message): the message stays local
 
 
 def _score_batch(
-    detector: Detector, conversations: list[tuple[Message, ...]], every: int
+    detector: Detector,
+    conversations: list[tuple[Message, ...]],
+    every: int,
+    ids: Sequence[str],
 ) -> list[list[float] | Failure]:
-    """Score a batch; on failure retry one by one so one bad conversation costs only itself."""
-    wanted = [len(checkpoints(len(c), every)) for c in conversations]
+    """Score a batch; a conversation the detector failed on gets its failure instead."""
     try:
-        batch = detector.score_prefixes(conversations, every)
-        if len(batch) != len(conversations):
-            raise ValueError(f"detector returned {len(batch)} traces for {len(conversations)}")
-        return [_checked(s, n) for s, n in zip(batch, wanted, strict=True)]
-    except Exception:
-        if len(conversations) == 1:
-            return [_error_text()]
+        results = detector.try_score_prefixes(conversations, every, ids=ids)
+        if len(results) != len(conversations):
+            raise ValueError(f"detector returned {len(results)} traces for {len(conversations)}")
+    except Exception as error:  # the detector broke its own contract: every one failed
+        return [_failure(error)] * len(conversations)
     out: list[list[float] | Failure] = []
-    for conversation, n in zip(conversations, wanted, strict=True):
+    for conversation, result in zip(conversations, results, strict=True):
+        if isinstance(result, BaseException):
+            out.append(_failure(result))
+            continue
         try:
-            out.append(_checked(detector.score_prefixes([conversation], every)[0], n))
-        except Exception:
-            out.append(_error_text())
+            out.append(check_trace(result, len(conversation), every))
+        except ValueError as error:
+            out.append(_failure(error))
     return out
 
 
-def _error_text() -> Failure:
-    import sys
-
-    error = sys.exc_info()[1]
+def _failure(error: BaseException) -> Failure:
     return type(error).__name__, str(error)[:1000]
 
 
@@ -140,6 +134,7 @@ def check_causality(
     scores: Sequence[float],
     every: int,
     rng: random.Random,
+    conversation_id: str = "",
 ) -> None:
     """Re-score a random truncation of ``conversation``; raise if earlier scores changed."""
     points = checkpoints(len(conversation), every)
@@ -147,7 +142,11 @@ def check_causality(
         return
     cut = rng.randrange(1, len(points))  # keep checkpoints[:cut], drop the rest
     prefix = conversation[: points[cut - 1]]
-    again = detector.score_prefixes([prefix], every)[0]
+    # With its id, so that a detector with a prediction cache re-reads what it paid for.
+    result = detector.try_score_prefixes([prefix], every, ids=[conversation_id])[0]
+    if isinstance(result, Exception):
+        raise result
+    again = result
     if len(again) != cut:
         raise CausalityError(
             f"detector '{detector.metadata.name}' returned {len(again)} scores for the "
@@ -182,7 +181,7 @@ def run(detector: Detector, dataset: Dataset, config: RunnerConfig | None = None
     for batch in _batches(dataset, config.batch_size):
         conversations = [to_messages(raw) for raw in batch["messages"]]
         started = time.perf_counter()
-        results = _score_batch(detector, conversations, config.every)
+        results = _score_batch(detector, conversations, config.every, batch["conversation_id"])
         elapsed = time.perf_counter() - started
         n_msgs = max(1, sum(len(c) for c in conversations))
         for i, (conversation, result) in enumerate(zip(conversations, results, strict=True)):
@@ -193,7 +192,14 @@ def run(detector: Detector, dataset: Dataset, config: RunnerConfig | None = None
                 details.append((batch["conversation_id"][i], f"{result[0]}: {result[1]}"))
             elif len(rows) in checked:
                 try:
-                    check_causality(detector, conversation, scores, config.every, rng)
+                    check_causality(
+                        detector,
+                        conversation,
+                        scores,
+                        config.every,
+                        rng,
+                        batch["conversation_id"][i],
+                    )
                 except CausalityError:
                     raise
                 except Exception:  # a flaky re-score is not a verdict on causality

@@ -13,6 +13,7 @@ from detectors.base import (
     Session,
     TrainableDetector,
     check_score,
+    check_trace,
     checkpoints,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "Session",
     "TrainableDetector",
     "check_score",
+    "check_trace",
     "checkpoints",
 ]

@@ -153,6 +153,54 @@ class Detector(ABC):
             out.append(scores)
         return out
 
+    def try_score_prefixes(
+        self,
+        conversations: Sequence[Conversation],
+        every: int = 1,
+        ids: Sequence[str] | None = None,
+    ) -> list[list[float] | Exception]:
+        """Like :meth:`score_prefixes`, but a failure costs only the conversation it hit.
+
+        This is what the harness calls. Each conversation gets its checkpoint scores, or the
+        exception that stopped it (the harness records it as an error, never as a negative).
+        ``ids`` are the conversations' ids in the corpus, for detectors that key a cache or a
+        remote session on them; detectors that do not need them ignore them.
+
+        The default scores the batch with :meth:`score_prefixes` and, when that raises,
+        retries the conversations one at a time. Detectors that call slow or paid services
+        override it so that a failure is never paid for twice.
+        """
+        del ids
+        try:
+            batch = self.score_prefixes(conversations, every)
+            if len(batch) != len(conversations):
+                raise ValueError(f"detector returned {len(batch)} traces for {len(conversations)}")
+            return [
+                check_trace(s, len(c), every) for s, c in zip(batch, conversations, strict=True)
+            ]
+        except Exception as error:
+            if len(conversations) == 1:
+                return [error]
+        out: list[list[float] | Exception] = []
+        for conversation in conversations:
+            try:
+                out.append(
+                    check_trace(
+                        self.score_prefixes([conversation], every)[0], len(conversation), every
+                    )
+                )
+            except Exception as error:
+                out.append(error)
+        return out
+
+    def usage(self) -> Mapping[str, float]:
+        """Return what scoring has cost so far: calls, retries, cache hits, money, fallbacks.
+
+        Empty for detectors that run locally at no cost per call. The harness copies it into
+        the result (``usage``) and says what each count means.
+        """
+        return {}
+
     def score_messages(self, conversations: Sequence[Conversation]) -> list[list[float]]:
         """Score each message on its own, for line-level protocols (PAN12 problem 2).
 
@@ -201,6 +249,23 @@ class TrainableDetector(Detector):
     @abstractmethod
     def is_fitted(self) -> bool:
         """True once the detector can score."""
+
+
+def check_trace(scores: Sequence[float], n_messages: int, every: int = 1) -> list[float]:
+    """Return one conversation's checkpoint scores, checked: one score in [0, 1] per checkpoint.
+
+    Examples:
+        >>> check_trace([0.1, 0.9], n_messages=2)
+        [0.1, 0.9]
+        >>> check_trace([0.1], n_messages=2)
+        Traceback (most recent call last):
+        ...
+        ValueError: detector returned 1 scores for 2 checkpoints
+    """
+    expected = len(checkpoints(n_messages, every))
+    if len(scores) != expected:
+        raise ValueError(f"detector returned {len(scores)} scores for {expected} checkpoints")
+    return [check_score(s) for s in scores]
 
 
 def check_score(value: float) -> float:
