@@ -10,6 +10,7 @@ from hydra import compose, initialize_config_module
 
 from benchmarks.components import build
 from detectors import Detector, Message, TrainableDetector, checkpoints
+from tests.detector_fixtures import detector_overrides
 from tests.helpers import assert_nested_close, neutral_conversation
 
 DETECTOR_NAMES = sorted(
@@ -19,7 +20,14 @@ DETECTOR_NAMES = sorted(
 
 def make(name: str, tmp_path: Path) -> Detector:
     with initialize_config_module("configs", version_base="1.3"):
-        cfg = compose("groombench", overrides=[f"detector={name}", f"paths.root={tmp_path}"])
+        cfg = compose(
+            "groombench",
+            overrides=[
+                f"detector={name}",
+                f"paths.root={tmp_path}",
+                *detector_overrides(name, tmp_path),
+            ],
+        )
     detector = build(cfg.detector)
     if isinstance(detector, TrainableDetector):
         rng = random.Random(1)
