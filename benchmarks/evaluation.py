@@ -16,6 +16,7 @@ from benchmarks.results import TRACES_FILE, RunResult, describe_policy, score_tr
 from benchmarks.runner import RunnerConfig, run
 from benchmarks.traces import ERRORS_FILE, Traces
 from detectors import Detector
+from detectors.usage import USAGE_DEFINITIONS
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def evaluate_detector(
     if output_dir is not None:
         traces.save(Path(output_dir) / TRACES_FILE)
     metrics, definitions = score_traces(traces, policy, latency_p)
+    definitions |= {f"usage.{k}": v for k, v in USAGE_DEFINITIONS.items()}
     notes = list(corpus.info.limitations)
     if leaked:
         log.warning(
@@ -137,6 +139,7 @@ def evaluate_detector(
         definitions=definitions,
         metrics_config={"latency_p": latency_p},
         leakage=leaked,
+        usage=dict(detector.usage()),
         notes=tuple(notes),
         software=software_versions(),
     )

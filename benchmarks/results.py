@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.metrics import METRIC_DEFINITIONS, compute_metrics
+from benchmarks.metrics.errors import ERROR_BOUND_DEFINITIONS, error_bounds
 from benchmarks.policies import Policy
 from benchmarks.traces import Traces
 
@@ -40,7 +41,11 @@ def _clean(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class RunResult:
-    """One evaluation's outcome and provenance."""
+    """One evaluation's outcome and provenance.
+
+    ``usage`` holds what a slow or paid detector spent (requests, calls, retries, cache hits,
+    cost; defined in ``definitions`` under ``usage.<name>``); it is empty for local detectors.
+    """
 
     detector: dict[str, Any]
     corpus: dict[str, Any]
@@ -50,6 +55,7 @@ class RunResult:
     definitions: dict[str, str]
     metrics_config: dict[str, Any] = field(default_factory=dict)
     leakage: bool = False
+    usage: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     schema_version: str = RESULT_SCHEMA_VERSION
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -118,6 +124,23 @@ def policy_label(name: str, params: dict[str, Any]) -> str:
     return f"{name}({inner})" if inner else name
 
 
+def _error_bounds(traces: Traces, metrics: dict[str, float | None]) -> dict[str, float | None]:
+    errored = [
+        label
+        for label, error in zip(traces.column("label"), traces.column("error"), strict=True)
+        if error is not None
+    ]
+    pos = sum(1 for label in errored if label == 1)
+    bounds = error_bounds(
+        int(metrics["tp"] or 0),
+        int(metrics["fp"] or 0),
+        int(metrics["fn"] or 0),
+        errored_pos=pos,
+        errored_neg=len(errored) - pos,
+    )
+    return {"n_errors_positive": pos, "n_errors_negative": len(errored) - pos} | asdict(bounds)
+
+
 def score_traces(
     traces: Traces, policy: Policy, latency_p: float | None = None
 ) -> tuple[dict[str, float | None], dict[str, str]]:
@@ -125,7 +148,8 @@ def score_traces(
     outcomes = traces.outcomes(policy)
     metrics: dict[str, float | None] = dict(compute_metrics(outcomes, latency_p=latency_p))
     metrics["n_errors"] = traces.n_errors
+    metrics.update(_error_bounds(traces, metrics))
     metrics.update(traces.timing())
-    definitions = dict(METRIC_DEFINITIONS) | TIMING_DEFINITIONS
+    definitions = dict(METRIC_DEFINITIONS) | ERROR_BOUND_DEFINITIONS | TIMING_DEFINITIONS
     definitions["policy"] = policy.describe()
     return metrics, definitions

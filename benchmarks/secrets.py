@@ -23,6 +23,7 @@ SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 _ENV_REFERENCE = re.compile(r"\$\{oc\.env:([A-Za-z_][A-Za-z0-9_]*)")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MIN_SECRET = 6  # shorter values ("1", "true") would redact ordinary text
 REDACTED = "***"
 # Names of environment variables the running config reads (set by the CLI before evaluating),
@@ -38,12 +39,25 @@ def register_env_names(names: Iterable[str]) -> None:
 def env_references(data: Any) -> set[str]:
     """Return the names of environment variables an unresolved config reads.
 
+    Three ways to name one: an ``${oc.env:NAME}`` interpolation; a ``secrets`` mapping of
+    placeholder to variable name (the black-box adapters read the value themselves, so that it
+    never enters the config); a key ending in ``_env`` whose value is a variable name.
+
     Examples:
         >>> sorted(env_references({"a": "${oc.env:VENDOR_KEY}", "b": ["${oc.env:X,1}"]}))
         ['VENDOR_KEY', 'X']
+        >>> sorted(env_references({"secrets": {"api_key": "HIVE_KEY"}, "api_key_env": "LLM_K"}))
+        ['HIVE_KEY', 'LLM_K']
     """
     if isinstance(data, dict):
-        return set().union(*(env_references(v) for v in data.values()))
+        found: set[str] = set()
+        for key, value in data.items():
+            if key == "secrets" and isinstance(value, dict):
+                found |= {v for v in value.values() if isinstance(v, str) and _ENV_NAME.match(v)}
+            elif str(key).endswith("_env") and isinstance(value, str) and _ENV_NAME.match(value):
+                found.add(value)
+            found |= env_references(value)
+        return found
     if isinstance(data, list):
         return set().union(*(env_references(v) for v in data))
     return set(_ENV_REFERENCE.findall(data)) if isinstance(data, str) else set()

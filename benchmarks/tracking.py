@@ -180,6 +180,7 @@ def log_evaluation(
                 for k, v in result.metrics.items()
                 if v is not None and math.isfinite(float(v))
             }
+            | {f"usage.{k}": float(v) for k, v in result.usage.items()}
         )
         # A code source: the corpus is made by a groombench loader from the user's files (or
         # generated); its file names and checksums travel as tags, its text never does.

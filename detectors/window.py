@@ -8,7 +8,7 @@ any detector in :class:`WindowedDetector` reproduces that input; the runner appl
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from detectors.base import Conversation, Detector, Message, Session, checkpoints
@@ -53,6 +53,9 @@ class WindowedDetector(Detector):
 
     def score_messages(self, conversations: Sequence[Conversation]) -> list[list[float]]:
         return self.inner.score_messages(conversations)
+
+    def usage(self) -> Mapping[str, float]:
+        return self.inner.usage()
 
     def score_authors(self, conversations: Sequence[Conversation]) -> list[dict[str, float]]:
         return self.inner.score_authors(conversations)
