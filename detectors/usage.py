@@ -19,6 +19,15 @@ USAGE_DEFINITIONS = {
     "fallbacks": "answers that broke the expected format and were parsed leniently",
     "restarts": "times a sealed executable was restarted after crashing or hanging",
     "cost": "calls x the price per call declared in the detector's config",
+    # llm_judge: how its answers were read (docs/llm_judge.md).
+    "fallback_fenced": "answers whose JSON object was read from a ```json fenced block",
+    "fallback_embedded_json": "answers whose JSON object was read from surrounding prose",
+    "fallback_risk_number": "answers with no usable JSON object, read from a 'risk: <number>' text",
+    "fallback_no_stages": "answers that were one JSON object with a valid risk but no stage list",
+    "unknown_stages": "stage names in answers that are not project stages (dropped)",
+    "format_errors": "answers with no readable risk in [0, 1] (their conversations are errors)",
+    "prompt_tokens": "prompt tokens the server reported for the answers it gave",
+    "completion_tokens": "completion tokens the server reported for the answers it gave",
 }
 
 

@@ -18,3 +18,8 @@ def detector_overrides(name: str, tmp_path: Path) -> list[str]:
     """Return the overrides that make detector config ``name`` work in a test."""
     fixture = FIXTURES.get(name)
     return fixture(tmp_path) if fixture else []
+
+
+# Test doubles register themselves on import; at the end, because they import FIXTURES.
+import tests.fake_llm  # noqa: E402  (registers llm_judge)
+import tests.fake_services  # noqa: E402, F401  (registers http and its presets)

@@ -13,6 +13,7 @@ from benchmarks.corpora.base import Corpus
 from benchmarks.runner import RunnerConfig
 from detectors import Detector
 from tests.corpus_fixtures import corpus_overrides
+from tests.detector_fixtures import detector_overrides
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -28,7 +29,8 @@ def composed(tmp_path: Path, *overrides: str, name: str = "groombench") -> DictC
 
 @pytest.mark.parametrize("name", options("detector"))
 def test_every_detector_config_instantiates(name: str, tmp_path: Path) -> None:
-    assert isinstance(build(composed(tmp_path, f"detector={name}").detector), Detector)
+    overrides = detector_overrides(name, tmp_path)
+    assert isinstance(build(composed(tmp_path, f"detector={name}", *overrides).detector), Detector)
 
 
 @pytest.mark.parametrize("name", options("policy"))
