@@ -22,6 +22,9 @@ def build(node: DictConfig, /, **overrides: Any) -> Any:
         # Hydra wraps whatever the target raised; a user-facing error keeps its own message.
         if isinstance(error.__cause__, ConfigError):
             raise error.__cause__ from None
+        # A constructor's ValueError is a setting it refused: say which config, in one line.
+        if isinstance(error.__cause__, ValueError):
+            raise ConfigError(f"{node._target_}: {error.__cause__}") from None
         raise
 
 
