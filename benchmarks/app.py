@@ -162,9 +162,16 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     (Path(output_dir) / "config.yaml").write_text(OmegaConf.to_yaml(config), encoding="utf-8")
     corpus = load_corpus(cfg)
+    # The claim and audit settings are checked before any detector runs: a bad claim file
+    # must not cost a paid run.
+    from benchmarks.audit.job import claim_of, settings_of
+
+    audit_settings = settings_of(cfg)
+    claim_of(cfg)
     detector = prepare_detector(cfg, corpus)
     policy = build(cfg.policy)
     runner = RunnerConfig(**plain(cfg.runner))
+    ids = training_ids(cfg, detector, corpus)
     evaluation = evaluate_detector(
         detector,
         corpus,
@@ -175,11 +182,25 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
         latency_p=cfg.latency_p,
         output_dir=output_dir,
         allow_leakage=bool(cfg.allow_leakage),
-        training_ids=training_ids(cfg, detector, corpus),
+        training_ids=ids,
         detector_settings=plain(config.detector),
     )
     if cfg.protocol.name != "none":
         evaluation = run_protocol(cfg, detector, corpus, evaluation, output_dir)
+    if audit_settings.enabled:
+        from benchmarks.audit.job import audit_job
+
+        evaluation, _ = audit_job(
+            cfg,
+            detector=detector,
+            corpus=corpus,
+            evaluation=evaluation,
+            policy=policy,
+            runner=runner,
+            output_dir=output_dir,
+            training_ids=ids,
+            config_text=OmegaConf.to_yaml(config),
+        )
     if cfg.tracking.enabled:
         uri = tracking.resolve_uri(cfg.tracking.uri, cfg.paths.root)
         run_id = tracking.log_evaluation(
@@ -192,6 +213,14 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
         )
         log.info("logged MLflow run %s to %s", run_id, uri)
     return evaluation
+
+
+def plan_job(cfg: DictConfig) -> str:
+    """Audit plan-only mode: what the scored split can settle about the claim; no detector runs."""
+    from benchmarks.audit.job import plan_text
+
+    absolute_paths(cfg)
+    return plan_text(cfg, load_corpus(cfg))
 
 
 def run_protocol(

@@ -24,6 +24,15 @@ def main(cfg: DictConfig) -> float | None:
     from benchmarks.app import run_job
     from benchmarks.leaderboard import summary_line
 
+    if cfg.get("audit") is not None and cfg.audit.get("plan_only"):
+        from benchmarks.app import plan_job
+
+        try:
+            print(plan_job(cfg))
+        except ConfigError as error:
+            print(f"groombench: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        return None
     try:
         evaluation = run_job(cfg, _output_dir())
     except ConfigError as error:

@@ -45,6 +45,8 @@ class RunResult:
 
     ``usage`` holds what a slow or paid detector spent (requests, calls, retries, cache hits,
     cost; defined in ``definitions`` under ``usage.<name>``); it is empty for local detectors.
+    ``audit`` holds every metric's interval with its method, the bootstrap's settings, the
+    clusters and a claim's verdict (see :mod:`benchmarks.audit`); empty when not audited.
     """
 
     detector: dict[str, Any]
@@ -56,6 +58,7 @@ class RunResult:
     metrics_config: dict[str, Any] = field(default_factory=dict)
     leakage: bool = False
     usage: dict[str, float] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     schema_version: str = RESULT_SCHEMA_VERSION
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

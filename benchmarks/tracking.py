@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from benchmarks.audit.assemble import headline_columns
 from benchmarks.evaluation import Evaluation
 from benchmarks.results import RESULTS_FILE, TRACES_FILE
 from benchmarks.secrets import REDACTED, SECRET_KEY
@@ -181,6 +182,7 @@ def log_evaluation(
                 if v is not None and math.isfinite(float(v))
             }
             | {f"usage.{k}": float(v) for k, v in result.usage.items()}
+            | headline_columns(result.audit.get("intervals", {}))
         )
         # A code source: the corpus is made by a groombench loader from the user's files (or
         # generated); its file names and checksums travel as tags, its text never does.
@@ -200,7 +202,13 @@ def log_evaluation(
         folder = Path(run_dir)
         # Protocol exports (PAN12 predictions) hold ids only, never text.
         exports = sorted(p.name for p in folder.glob("pan12-*.txt"))
-        for file in (RESULTS_FILE, TRACES_FILE, "config.yaml", *exports):
+        for file in (RESULTS_FILE, TRACES_FILE, "config.yaml", "clusters.parquet", *exports):
             if (folder / file).exists():
                 mlflow.log_artifact(str(folder / file))
+        # The report card (HTML, JSON, Markdown, transparency CSV): ids and numbers, no text.
+        if (folder / "report").is_dir():
+            mlflow.log_artifacts(str(folder / "report"), artifact_path="report")
+        verdict = (result.audit.get("verdict") or {}).get("outcome")
+        if verdict:
+            mlflow.set_tag("groombench.claim_verdict", verdict)
         return str(run.info.run_id)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.audit.assemble import HEADLINE, headline_columns
 from tests.helpers import cli, write_jsonl
 
 SENTINEL = "zebrasentinelword"
@@ -67,11 +68,16 @@ def test_mlflow_runs_match_results_and_leak_nothing(sweep: Path) -> None:
         )
         result = json.loads((folder / "results.json").read_text())
         finite = {k: v for k, v in result["metrics"].items() if v is not None}
-        assert run.data.metrics == pytest.approx(finite)
+        # Plus the headline metrics' interval ends, from the audit.
+        bounds = headline_columns(result["audit"]["intervals"])
+        assert bounds and set(bounds) <= {f"{m}_{e}" for m in HEADLINE for e in ("low", "high")}
+        assert run.data.metrics == pytest.approx(finite | bounds)
         assert run.data.params["detector._target_"].startswith("detectors.")
         assert run.inputs.dataset_inputs[0].dataset.digest == result["corpus"]["fingerprint"][:36]
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {"results.json", "traces.parquet", "config.yaml"} <= artifacts
+        assert {"results.json", "traces.parquet", "config.yaml", "report"} <= artifacts
+        report = {a.path for a in client.list_artifacts(run.info.run_id, "report")}
+        assert {"report/report.html", "report/transparency.csv"} <= report
     scanned = 0
     for file in sweep.rglob("*"):
         # runs/cache is the user's local copy of the corpus itself, and a TF-IDF model's

@@ -1,0 +1,571 @@
+"""Claims an auditor tests, their validation, and the verdict on each endpoint.
+
+A claim is declared before the run (``configs/claim/``, the Hydra node ``claim``): the unit, the
+population, one operating point (a declared threshold, or one calibrated on a separate split's
+negatives), the claimed metrics, the non-inferiority margin, α and the deployment prevalences.
+
+Decision rule (AUDIT.md, "Turning a claim into tests"), per endpoint:
+
+- **refuted**: the two-sided (1−α) interval excludes the claimed value on the unfavourable side;
+- **supported**: the one-sided (1−α) bound clears claim − margin (claim + margin when lower is
+  better);
+- **inconclusive**: neither; the verdict then carries the sample size that would settle it if
+  the observed value were the truth.
+
+Refuted takes precedence: a large sample can show a recall both below the claimed 0.95 and
+within a 0.05 margin of it; the claim as stated is then false, and the reason says it is
+non-inferior. Endpoints that must all hold form an intersection–union test, which needs no
+α adjustment: the claim is refuted if any endpoint is, supported only if all are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from benchmarks.audit import power as _power
+from benchmarks.audit.intervals import Interval, one_sided_bound, rate_counts, rate_interval
+from benchmarks.audit.prevalence import Prevalence
+from benchmarks.errors import ConfigError
+from benchmarks.metrics.outcomes import Outcomes
+
+Outcome = Literal["supported", "refuted", "inconclusive"]
+UNITS = ("conversation", "author", "message")
+_Fail = Callable[[str], ConfigError]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """What a claimable metric is: its direction, its range and, for rates, its denominator.
+
+    ``denominator`` names the units a rate counts over ("positives", "negatives", ...); None
+    marks a composite metric whose interval comes from the bootstrap. ``scale`` converts the
+    rate to the metric's units (1000 for false alerts per 1,000 negatives).
+    """
+
+    name: str
+    higher_is_better: bool
+    low: float = 0.0
+    high: float = 1.0
+    denominator: str | None = None
+    scale: float = 1.0
+
+
+#: Every metric a claim may name; the names are the result keys of benchmarks.metrics.
+METRICS: dict[str, MetricSpec] = {
+    s.name: s
+    for s in (
+        MetricSpec("recall", True, denominator="positives"),
+        MetricSpec("precision", True, denominator="alerts"),
+        MetricSpec("specificity", True, denominator="negatives"),
+        MetricSpec("fpr", False, denominator="negatives"),
+        MetricSpec(
+            "false_alerts_per_1k", False, high=1000.0, denominator="negatives", scale=1000.0
+        ),
+        MetricSpec("detected_before_escalation", True, denominator="positives with an escalation"),
+        MetricSpec("f1", True),
+        MetricSpec("f0_5", True),
+        MetricSpec("f3", True),
+        MetricSpec("mcc", True, low=-1.0),
+        MetricSpec("roc_auc", True),
+        MetricSpec("average_precision", True),
+        MetricSpec("latency_f1", True),
+        MetricSpec("erde_5", False),
+        MetricSpec("erde_50", False),
+        MetricSpec("ttd_median", False, low=1.0, high=math.inf),
+        MetricSpec("ttd_p90", False, low=1.0, high=math.inf),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One claimed metric value with its non-inferiority margin (in the metric's units)."""
+
+    metric: str
+    claimed: float
+    margin: float = 0.0
+
+    @property
+    def spec(self) -> MetricSpec:
+        """The metric's direction, range and denominator."""
+        return METRICS[self.metric]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Set the threshold on ``split``'s negatives so that their FPR is at most ``fpr``."""
+
+    split: str
+    fpr: float
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Costs of a miss and of a false alarm, for the NIST detection cost."""
+
+    miss: float
+    false_alarm: float
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A validated claim; build it with :func:`load_claim`."""
+
+    name: str
+    unit: str
+    population: str
+    endpoints: tuple[Endpoint, ...]
+    threshold: float | None = None
+    calibrate: Calibration | None = None
+    alpha: float = 0.05
+    prevalences: tuple[Prevalence, ...] = ()
+    costs: Costs | None = None
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the claim as declared, as plain data (for the report card and JSON)."""
+        return asdict(self)
+
+
+#: The keys a claim may have, in the order the docs list them.
+_KEYS: tuple[str, ...] = ("name", "unit", "population", "threshold", "calibrate", "metrics")
+_KEYS += ("margin", "alpha", "prevalences", "costs", "notes")
+
+
+def load_claim(node: Mapping[str, Any] | None) -> Claim | None:
+    """Validate the ``claim`` config node; None (or an empty mapping) means no claim.
+
+    Raises:
+        ConfigError: one line naming the problem and what to change.
+
+    Examples:
+        >>> claim = load_claim({"name": "v", "unit": "conversation", "population": "all",
+        ...                     "threshold": 0.5, "metrics": {"recall": 0.95}, "margin": 0.05})
+        >>> claim.endpoints, claim.alpha
+        ((Endpoint(metric='recall', claimed=0.95, margin=0.05),), 0.05)
+        >>> load_claim({}) is None
+        True
+        >>> load_claim({"name": "v", "unit": "conversation", "population": "all",
+        ...             "metrics": {"recall": 0.95}})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        benchmarks.errors.ConfigError: claim 'v': no operating point; add threshold: <score> ...
+    """
+    if node is None or len(node) == 0:
+        return None
+    name = node.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError("claim: name is missing; give the claim a name: name: <text>")
+
+    def fail(reason: str) -> ConfigError:
+        return ConfigError(f"claim {name!r}: {reason}")
+
+    unknown = sorted(str(k) for k in node if k not in _KEYS)
+    if unknown:
+        raise fail(f"unknown key(s) {unknown}; the keys are {list(_KEYS)}")
+    unit = node.get("unit")
+    if unit not in UNITS:
+        raise fail(f"unit is {unit!r}; say which unit the claim is about: {' | '.join(UNITS)}")
+    population = node.get("population")
+    if not isinstance(population, str) or not population.strip():
+        raise fail("population is missing; say which positives and which negatives it covers")
+    threshold, calibrate = _operating_point(node, fail)
+    alpha = _number(node.get("alpha", 0.05), "alpha", fail)
+    if not 0 < alpha <= 0.5:
+        raise fail(f"alpha is {alpha}; it must lie in (0, 0.5], usually 0.05")
+    return Claim(
+        name=name,
+        unit=unit,
+        population=population.strip(),
+        endpoints=_endpoints(node.get("metrics"), node.get("margin", 0.0), fail),
+        threshold=threshold,
+        calibrate=calibrate,
+        alpha=alpha,
+        prevalences=_prevalences(node.get("prevalences"), fail),
+        costs=_costs(node.get("costs"), fail),
+        notes=str(node.get("notes") or ""),
+    )
+
+
+def validate_unit(claim: Claim, capabilities: Collection[str]) -> None:
+    """Refuse a claim whose unit the corpus cannot provide (e.g. authors without author ids).
+
+    Examples:
+        >>> claim = load_claim({"name": "v", "unit": "author", "population": "all",
+        ...                     "threshold": 0.5, "metrics": {"recall": 0.9}})
+        >>> validate_unit(claim, {"conversation", "message"})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        benchmarks.errors.ConfigError: claim 'v': the claim is at author level but this corpus \
+has no author labels (it can provide conversation, message); ...
+    """
+    if claim.unit not in capabilities:
+        offered = ", ".join(u for u in UNITS if u in capabilities) or "nothing"
+        raise ConfigError(
+            f"claim {claim.name!r}: the claim is at {claim.unit} level but this corpus has no "
+            f"{claim.unit} labels (it can provide {offered}); use a corpus with {claim.unit} "
+            "ids or restate the claim at one of those units"
+        )
+
+
+def validate_split(claim: Claim, scored_split: str) -> None:
+    """Refuse calibrating the threshold on the split that is scored and reported.
+
+    Examples:
+        >>> claim = load_claim({"name": "v", "unit": "conversation", "population": "all",
+        ...                     "calibrate": {"split": "test", "fpr": 0.001},
+        ...                     "metrics": {"recall": 0.9}})
+        >>> validate_split(claim, "test")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        benchmarks.errors.ConfigError: claim 'v': calibrate.split is 'test', the split being ...
+    """
+    if claim.calibrate is not None and claim.calibrate.split == scored_split:
+        raise ConfigError(
+            f"claim {claim.name!r}: calibrate.split is {scored_split!r}, the split being "
+            "scored; a threshold tuned on the test data overstates performance: calibrate on "
+            "a separate split (e.g. calibrate.split=calibration) or score another split"
+        )
+
+
+def _number(value: Any, what: str, fail: _Fail) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise fail(f"{what} is {value!r}; it must be a finite number")
+    return float(value)
+
+
+def _operating_point(
+    node: Mapping[str, Any], fail: _Fail
+) -> tuple[float | None, Calibration | None]:
+    threshold, calibrate = node.get("threshold"), node.get("calibrate")
+    if threshold is None and calibrate is None:
+        raise fail(
+            "no operating point; add threshold: <score> (declared by the vendor) or "
+            "calibrate: {split: <name>, fpr: <target>} (set on a separate split)"
+        )
+    if threshold is not None and calibrate is not None:
+        raise fail("both threshold and calibrate are given; keep one operating point")
+    if threshold is not None:
+        return _number(threshold, "threshold", fail), None
+    if not isinstance(calibrate, Mapping) or set(calibrate) != {"split", "fpr"}:
+        raise fail(f"calibrate is {calibrate!r}; write calibrate: {{split: <name>, fpr: <target>}}")
+    split, target = calibrate["split"], _number(calibrate["fpr"], "calibrate.fpr", fail)
+    if not isinstance(split, str) or not split:
+        raise fail("calibrate.split must name a split of the corpus")
+    if not 0 < target < 1:
+        raise fail(f"calibrate.fpr is {target}; it must lie in (0, 1), e.g. 0.001")
+    return None, Calibration(split=split, fpr=target)
+
+
+def _endpoints(metrics: Any, margin: Any, fail: _Fail) -> tuple[Endpoint, ...]:
+    if not isinstance(metrics, Mapping) or not metrics:
+        raise fail("metrics is missing; write metrics: {<metric>: <claimed value>, ...}")
+    unknown = sorted(str(m) for m in metrics if m not in METRICS)
+    if unknown:
+        raise fail(f"unknown metric(s) {unknown}; supported: {', '.join(METRICS)}")
+    margins = margin if isinstance(margin, Mapping) else dict.fromkeys(metrics, margin)
+    stray = sorted(str(m) for m in margins if m not in metrics)
+    if stray:
+        raise fail(
+            f"margin names {stray}, which the claim does not claim; claimed: {list(metrics)}"
+        )
+    endpoints = []
+    for metric, value in metrics.items():
+        spec = METRICS[metric]
+        claimed = _number(value, f"the claimed {metric}", fail)
+        if not spec.low <= claimed <= spec.high:
+            raise fail(f"claimed {metric} {claimed} is outside its range [{spec.low}, {spec.high}]")
+        m = _number(margins.get(metric, 0.0), f"margin for {metric}", fail)
+        if not 0 <= m <= 1:
+            raise fail(f"margin for {metric} is {m}; it must lie in [0, 1] (metric units)")
+        endpoints.append(Endpoint(metric=str(metric), claimed=claimed, margin=m))
+    return tuple(endpoints)
+
+
+def _prevalences(value: Any, fail: _Fail) -> tuple[Prevalence, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+    result = []
+    for item in items:
+        if isinstance(item, Mapping) and set(item) != {"low", "high"}:
+            raise fail(f"prevalence {dict(item)!r}; write a number or {{low: <a>, high: <b>}}")
+        try:
+            result.append(Prevalence.of(dict(item) if isinstance(item, Mapping) else item))
+        except (TypeError, ValueError) as error:
+            raise fail(f"prevalence {item!r}: {error}; e.g. 0.0001 for 1 in 10,000") from None
+    return tuple(result)
+
+
+def _costs(value: Any, fail: _Fail) -> Costs | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) != {"miss", "false_alarm"}:
+        raise fail(f"costs is {value!r}; write costs: {{miss: <number>, false_alarm: <number>}}")
+    miss = _number(value["miss"], "costs.miss", fail)
+    false_alarm = _number(value["false_alarm"], "costs.false_alarm", fail)
+    if miss <= 0 or false_alarm <= 0:
+        raise fail("costs must be positive numbers")
+    return Costs(miss=miss, false_alarm=false_alarm)
+
+
+@dataclass(frozen=True)
+class RateCounts:
+    """Evidence for a rate: k events out of n (e.g. TP out of positives for recall)."""
+
+    k: int
+    n: int
+
+
+@dataclass(frozen=True)
+class BootstrapEvidence:
+    """Evidence for any metric from the bootstrap.
+
+    Attributes:
+        interval: the two-sided (1−α) interval.
+        bound: the one-sided (1−α) bound on the favourable side (the lower end of a two-sided
+            (1−2α) interval for a higher-is-better metric); None to use the interval's own end,
+            a (1−α/2) bound, which is conservative.
+    """
+
+    interval: Interval
+    bound: float | None = None
+
+
+Evidence = RateCounts | BootstrapEvidence
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict on one endpoint; numbers are in the metric's units, None when undefined."""
+
+    metric: str
+    claimed: float
+    margin: float
+    alpha: float
+    estimate: float | None
+    low: float | None
+    high: float | None
+    bound: float | None
+    outcome: Outcome
+    reason: str
+    needed_n: int | None
+    method: str
+    n: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the verdict as plain data, with the claim's direction (for the report card)."""
+        direction = ">=" if METRICS[self.metric].higher_is_better else "<="
+        return asdict(self) | {"direction": direction}
+
+
+@dataclass(frozen=True)
+class ClaimVerdict:
+    """The verdict on a whole claim: every endpoint must hold (intersection–union)."""
+
+    claim: str
+    outcome: Outcome
+    verdicts: tuple[Verdict, ...]
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the verdict as plain data (for JSON and the report card)."""
+        return asdict(self) | {"verdicts": [v.to_dict() for v in self.verdicts]}
+
+
+def rate_evidence(outcomes: Outcomes) -> dict[str, RateCounts]:
+    """Return the counts of every rate metric in a run's outcomes, as verdict evidence.
+
+    Examples:
+        >>> o = Outcomes.from_columns(labels=[1, 1, 1, 0, 0], alerts=[2, 0, 3, 1, 0],
+        ...                           max_scores=[0.9, 0.1, 0.8, 0.7, 0.2], n_messages=[5] * 5)
+        >>> rate_evidence(o)["recall"], rate_evidence(o)["fpr"]
+        (RateCounts(k=2, n=3), RateCounts(k=1, n=2))
+    """
+    return {name: RateCounts(k, n) for name, (k, n) in rate_counts(outcomes).items()}
+
+
+def endpoint_verdict(
+    endpoint: Endpoint, evidence: Evidence, *, alpha: float = 0.05, power: float = 0.8
+) -> Verdict:
+    """Decide one endpoint: refuted, supported (non-inferior) or inconclusive.
+
+    Rates given as :class:`RateCounts` use exact Clopper–Pearson intervals and bounds; an
+    inconclusive rate carries the sample size (in the rate's denominator units) that would
+    settle it with ``power`` if the observed rate were the truth.
+
+    Examples:
+        >>> recall = Endpoint("recall", 0.95, margin=0.05)
+        >>> [endpoint_verdict(recall, RateCounts(k, n)).outcome
+        ...  for k, n in [(190, 200), (170, 200), (19, 20)]]
+        ['supported', 'refuted', 'inconclusive']
+        >>> endpoint_verdict(recall, RateCounts(19, 20)).needed_n
+        203
+        >>> endpoint_verdict(recall, RateCounts(0, 0)).reason
+        'undefined: no positives'
+    """
+    spec = endpoint.spec
+    level = 1 - alpha
+    n: int | None
+    if isinstance(evidence, RateCounts):
+        if spec.denominator is None:
+            raise ValueError(f"{endpoint.metric} is not a rate; pass BootstrapEvidence for it")
+        interval = rate_interval(evidence.k, evidence.n, level=level, method="clopper-pearson")
+        side = "lower" if spec.higher_is_better else "upper"
+        raw = one_sided_bound(evidence.k, evidence.n, level=level, side=side)
+        bound = None if raw is None else raw * spec.scale
+        low, high = (None if v is None else v * spec.scale for v in (interval.low, interval.high))
+        estimate = None if interval.estimate is None else interval.estimate * spec.scale
+        method, n = "clopper-pearson (exact)", evidence.n
+        undefined = f"undefined: no {spec.denominator}" if evidence.n == 0 else ""
+    else:
+        interval = evidence.interval
+        if not math.isclose(interval.level, level):
+            raise ValueError(f"the interval's level is {interval.level}; the claim needs {level}")
+        estimate, low, high = interval.estimate, interval.low, interval.high
+        own_end = low if spec.higher_is_better else high
+        bound = evidence.bound if evidence.bound is not None else own_end
+        method, n = interval.method, interval.n
+        if evidence.bound is None:
+            method += "; one-sided bound = the two-sided interval's end (conservative)"
+        note = (interval.note or "not defined on these data").removeprefix("undefined: ")
+        undefined = "" if None not in (low, high, bound) else f"undefined: {note}"
+
+    outcome: Outcome
+    needed_n: int | None = None
+    if undefined:
+        outcome, reason = "inconclusive", undefined
+    else:
+        assert low is not None and high is not None and bound is not None
+        outcome, reason, needed_n = _decide(endpoint, evidence, alpha, power, low, high, bound)
+    return Verdict(
+        endpoint.metric, endpoint.claimed, endpoint.margin, alpha, estimate, low, high, bound,
+        outcome, reason, needed_n, method, n,
+    )  # fmt: skip
+
+
+def judge(claim: Claim, evidence: Mapping[str, Evidence], *, power: float = 0.8) -> ClaimVerdict:
+    """Decide every endpoint of ``claim`` and combine them (intersection–union).
+
+    All endpoints must hold for the claim to hold, so each is tested at the claim's α with no
+    adjustment (the intersection–union test's size is at most α). The claim is refuted if any
+    endpoint is refuted, supported if all are supported, and inconclusive otherwise.
+
+    Args:
+        claim: the validated claim.
+        evidence: per claimed metric, :class:`RateCounts` or :class:`BootstrapEvidence`.
+        power: the power the sample sizes of inconclusive endpoints aim for.
+
+    Raises:
+        ValueError: when a claimed metric has no evidence.
+
+    Examples:
+        >>> claim = load_claim({"name": "v", "unit": "conversation", "population": "all",
+        ...                     "threshold": 0.5, "metrics": {"recall": 0.95, "fpr": 0.001},
+        ...                     "margin": {"recall": 0.05, "fpr": 0.001}})
+        >>> result = judge(claim, {"recall": RateCounts(190, 200), "fpr": RateCounts(2, 5000)})
+        >>> result.outcome, [v.outcome for v in result.verdicts]
+        ('supported', ['supported', 'supported'])
+    """
+    missing = [e.metric for e in claim.endpoints if e.metric not in evidence]
+    if missing:
+        raise ValueError(f"no evidence for claimed metric(s) {missing}")
+    verdicts = tuple(
+        endpoint_verdict(e, evidence[e.metric], alpha=claim.alpha, power=power)
+        for e in claim.endpoints
+    )
+    outcome, reason = combine(verdicts)
+    return ClaimVerdict(claim=claim.name, outcome=outcome, verdicts=verdicts, reason=reason)
+
+
+def combine(verdicts: Sequence[Verdict]) -> tuple[Outcome, str]:
+    """Return the overall outcome and its reason for endpoints that must all hold.
+
+    Examples:
+        >>> def v(outcome):
+        ...     none = (None,) * 4
+        ...     return Verdict("recall", 0.9, 0, 0.05, *none, outcome, "", None, "")
+        >>> combine([v("supported"), v("inconclusive")])[0]
+        'inconclusive'
+        >>> combine([v("supported"), v("refuted")])[0]
+        'refuted'
+    """
+    rule = "every endpoint must hold (intersection–union test, each at α, no adjustment)"
+    by_outcome = {
+        outcome: [v.metric for v in verdicts if v.outcome == outcome]
+        for outcome in ("refuted", "inconclusive")
+    }
+    if by_outcome["refuted"]:
+        return "refuted", f"refuted by {', '.join(by_outcome['refuted'])}; {rule}"
+    if by_outcome["inconclusive"]:
+        return "inconclusive", f"not settled: {', '.join(by_outcome['inconclusive'])}; {rule}"
+    return "supported", f"every endpoint is supported; {rule}"
+
+
+def _decide(
+    endpoint: Endpoint,
+    evidence: Evidence,
+    alpha: float,
+    power: float,
+    low: float,
+    high: float,
+    bound: float,
+) -> tuple[Outcome, str, int | None]:
+    """Apply the decision rule to a defined interval and bound: outcome, reason, needed n."""
+    higher = endpoint.spec.higher_is_better
+    claimed, margin = endpoint.claimed, endpoint.margin
+    target = claimed - margin if higher else claimed + margin
+    refuted = high < claimed if higher else low > claimed
+    supported = bound > target if higher else bound < target
+    pct = f"{100 * (1 - alpha):g}%"
+    interval = f"the {pct} interval [{low:.4g}, {high:.4g}]"
+    one_sided = f"the one-sided {pct} {'lower' if higher else 'upper'} bound {bound:.4g}"
+    against = f"the claim {'minus' if higher else 'plus'} the margin, {target:.4g}"
+    if refuted:
+        reason = f"{interval} lies {'below' if higher else 'above'} the claimed {claimed:.4g}"
+        if supported:
+            reason += (
+                f"; {one_sided} still clears {against}: non-inferior within the margin, "
+                "but the claim as stated is contradicted"
+            )
+        return "refuted", reason, None
+    if supported:
+        return "supported", f"{one_sided} {'exceeds' if higher else 'is below'} {against}", None
+    reason = (
+        f"{interval} does not exclude the claimed {claimed:.4g} and {one_sided} does not "
+        f"clear {against}"
+    )
+    if isinstance(evidence, RateCounts):
+        needed, sentence = _needed(endpoint, evidence, alpha, power)
+        return "inconclusive", f"{reason}; {sentence}", needed
+    sentence = "a bootstrap metric has no closed-form sample size (its interval narrows as 1/√n)"
+    return "inconclusive", f"{reason}; {sentence}", None
+
+
+def _needed(
+    endpoint: Endpoint, counts: RateCounts, alpha: float, power: float
+) -> tuple[int | None, str]:
+    """Return the sample size that settles the endpoint if the observed rate is the truth."""
+    spec = endpoint.spec
+    observed = counts.k / counts.n
+    needed, action = _power.settling_size(
+        observed,
+        endpoint.claimed / spec.scale,
+        endpoint.margin / spec.scale,
+        higher_is_better=spec.higher_is_better,
+        alpha=alpha,
+        power=power,
+    )
+    shown = f"the observed {endpoint.metric} ({observed * spec.scale:.4g})"
+    if needed is None:
+        return None, (
+            f"if {shown} were the truth, no sample size up to {_power.DEFAULT_MAX_N:,} would "
+            "settle it (it sits on the claim or on the claim ∓ margin; a margin > 0 may help)"
+        )
+    return needed, (
+        f"if {shown} were the truth, about {needed:,} {spec.denominator} (now "
+        f"{counts.n:,}) would {action} the claim with {power:.0%} power"
+    )

@@ -1,0 +1,200 @@
+"""Audit mode inside a `groombench` job: the claim's checks and plan before the run, the audit
+after it (intervals, verdict, projections, breakdowns, report card), written beside the result.
+
+Called by :func:`benchmarks.app.run_job`; everything here takes the composed config.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from omegaconf import DictConfig, OmegaConf
+
+from benchmarks.audit.assemble import Audit, AuditSettings, audit_evaluation, claim_plan
+from benchmarks.audit.claims import Claim, load_claim, validate_split, validate_unit
+from benchmarks.audit.clusters import Clusters, conversation_clusters
+from benchmarks.corpora.base import Corpus
+from benchmarks.errors import ConfigError
+from benchmarks.evaluation import Evaluation, leakage
+from benchmarks.policies import Policy
+from benchmarks.provenance import git_sha, software_versions
+from benchmarks.runner import RunnerConfig, run
+from benchmarks.traces import Traces
+from detectors import Detector
+
+log = logging.getLogger(__name__)
+
+CLUSTERS_FILE = "clusters.parquet"
+REPORT_FOLDER = "report"
+#: Units a claim can be audited at today. Author- and message-level claims need per-author and
+#: per-message decisions that the audit does not derive yet: they are refused with the reason.
+AUDITABLE_UNITS = frozenset({"conversation"})
+
+
+def settings_of(cfg: DictConfig) -> AuditSettings:
+    """The audit settings of a composed config (defaults when it has no ``audit`` node)."""
+    node = cfg.get("audit")
+    data = OmegaConf.to_container(node, resolve=True) if node is not None else {}
+    assert isinstance(data, dict)
+    try:
+        return AuditSettings.from_config({str(k): v for k, v in data.items()}, seed=int(cfg.seed))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"audit: {error}") from None
+
+
+def claim_of(cfg: DictConfig) -> Claim | None:
+    """The claim declared in the config (``claim=<name>``), validated, or None."""
+    node = cfg.get("claim")
+    if node is None:
+        return None
+    data = OmegaConf.to_container(node, resolve=True)
+    assert data is None or isinstance(data, dict)
+    claim = load_claim({str(k): v for k, v in (data or {}).items()})
+    if claim is None:
+        return None
+    if claim.unit not in AUDITABLE_UNITS:
+        validate_unit(claim, AUDITABLE_UNITS)
+    validate_split(claim, str(cfg.split))
+    return claim
+
+
+def plan_text(cfg: DictConfig, corpus: Corpus) -> str:
+    """What the scored split can and cannot settle about the claim (plan-only mode)."""
+    claim = claim_of(cfg)
+    if claim is None:
+        raise ConfigError("audit.plan_only needs a claim: add claim=<name> (see docs/audit.md)")
+    data = corpus.split(str(cfg.split))
+    clusters = conversation_clusters(data, settings_of(cfg).cluster_by)
+    labels = [int(y) for y in data["label"]]
+    head = (
+        f"corpus {corpus.reference(str(cfg.split))}: {sum(labels)} positive and "
+        f"{len(labels) - sum(labels)} negative conversations in {clusters.n_clusters} "
+        f"{clusters.by} clusters"
+    )
+    return f"{head}\n{claim_plan(claim, labels, clusters).render()}"
+
+
+def _calibration_split(cfg: DictConfig, claim: Claim | None, settings: AuditSettings) -> str | None:
+    if claim is not None and claim.calibrate is not None:
+        return claim.calibrate.split
+    return settings.calibration_split
+
+
+def _calibration_traces(
+    cfg: DictConfig,
+    detector: Detector,
+    corpus: Corpus,
+    split: str,
+    runner: RunnerConfig,
+    training_ids: set[str] | None,
+) -> Traces:
+    scored = str(cfg.split)
+    if split == scored:
+        raise ConfigError(
+            f"the calibration split is '{split}', the split being scored: thresholds tuned on "
+            "the reported data overstate performance; calibrate on another split"
+        )
+    if leakage(detector, corpus, split, training_ids):
+        raise ConfigError(
+            f"detector '{detector.metadata.name}' was trained on {split}: a threshold calibrated "
+            "on its own training data is too optimistic; choose another calibration split"
+        )
+    log.info("scoring calibration split %s", corpus.reference(split))
+    return run(detector, corpus.split(split), runner)
+
+
+def audit_job(
+    cfg: DictConfig,
+    *,
+    detector: Detector,
+    corpus: Corpus,
+    evaluation: Evaluation,
+    policy: Policy,
+    runner: RunnerConfig,
+    output_dir: str | Path,
+    training_ids: set[str] | None,
+    config_text: str,
+) -> tuple[Evaluation, Audit]:
+    """Audit a finished evaluation; write the report card; return the result with its audit."""
+    from benchmarks.audit.operating import threshold_at_fpr
+    from benchmarks.audit.report import write_report
+    from benchmarks.audit.subgroups import conversation_profile
+
+    settings = settings_of(cfg)
+    claim = claim_of(cfg)
+    data = corpus.split(str(cfg.split))
+    clusters = conversation_clusters(data, settings.cluster_by)
+    calibration_split = _calibration_split(cfg, claim, settings)
+    calibration = (
+        None
+        if calibration_split is None
+        else _calibration_traces(cfg, detector, corpus, calibration_split, runner, training_ids)
+    )
+    threshold = None
+    if claim is not None:
+        if claim.calibrate is not None:
+            assert calibration is not None
+            negatives = calibration.outcomes(policy)
+            scores = negatives.max_scores[negatives.labels == 0]
+            threshold = threshold_at_fpr(scores, claim.calibrate.fpr).value
+        else:
+            threshold = claim.threshold
+    audit = audit_evaluation(
+        result=evaluation.result,
+        traces=evaluation.traces,
+        clusters=clusters,
+        profile=conversation_profile(data),
+        policy=policy,
+        settings=settings,
+        claim=claim,
+        claim_threshold=threshold,
+        calibration=calibration,
+        reproduction={
+            "command": " ".join(["groombench", *sys.argv[1:]]),
+            "config": config_text,
+            "seeds": {"seed": int(cfg.seed), "bootstrap": settings.seed},
+            "versions": software_versions(),
+            "git_sha": git_sha(),
+        },
+    )
+    folder = Path(output_dir)
+    write_clusters(folder / CLUSTERS_FILE, evaluation.traces.column("conversation_id"), clusters)
+    if settings.report:
+        write_report(audit.card, folder / REPORT_FOLDER)
+    result = replace(evaluation.result, audit=audit.summary())
+    result.save(folder)
+    if audit.verdict is not None:
+        log.info(
+            "claim %s: %s (%s)",
+            claim.name if claim else "",
+            audit.verdict.outcome,
+            audit.verdict.reason,
+        )
+    return Evaluation(result=result, traces=evaluation.traces), audit
+
+
+def write_clusters(path: Path, conversation_ids: list[Any], clusters: Clusters) -> None:
+    """Write each conversation's cluster id (ids only, no text), for later comparisons."""
+    table = pa.table(
+        {"conversation_id": [str(i) for i in conversation_ids], "cluster": list(clusters.ids)},
+        metadata={"cluster_by": clusters.by},
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
+def read_clusters(path: Path) -> tuple[dict[str, str], str] | None:
+    """Read :func:`write_clusters`' file: conversation id → cluster id, and what a cluster is."""
+    if not path.exists():
+        return None
+    table = pq.read_table(path)
+    meta = table.schema.metadata or {}
+    by = meta.get(b"cluster_by", b"conversation").decode()
+    ids = table.column("conversation_id").to_pylist()
+    return dict(zip(ids, table.column("cluster").to_pylist(), strict=True)), by
