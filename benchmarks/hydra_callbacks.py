@@ -33,6 +33,8 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from benchmarks import tracking
 
+        if config.get("audit") is not None and config.audit.get("plan_only"):
+            self._plan_only(config)
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         atexit.register(self._finish, sweep_dir)
@@ -46,6 +48,21 @@ class SweepCallback(Callback):
         )
         (sweep_dir / tracking.PARENT_RUN_FILE).write_text(self._parent)
         os.environ[tracking.PARENT_RUN_ENV] = self._parent
+
+    @staticmethod
+    def _plan_only(config: DictConfig) -> None:
+        """Plan-only mode: print the claim's plan once, for the whole sweep, and run nothing."""
+        import sys
+
+        from benchmarks.app import plan_job
+        from benchmarks.errors import ConfigError
+
+        try:
+            print(plan_job(config.copy()))
+        except ConfigError as error:
+            print(f"groombench: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        raise SystemExit(0)
 
     def _catch_signals(self) -> None:
         def stop(signum: int, frame: Any) -> None:

@@ -1,0 +1,161 @@
+"""Audit mode through the CLI: a claim judged after the run, refused before it, planned without
+it; calibration splits checked; finished runs compared."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import cli, write_jsonl
+
+FAST = ["audit.n_resamples=300", "tracking=none", "runner.progress=false"]
+
+
+def setup(tmp_path: Path, claim: dict[str, Any] | None = None) -> list[str]:
+    """A neutral JSONL corpus and, when given, a claim file; the overrides that select them."""
+    corpus = write_jsonl(tmp_path / "c.jsonl", n=120, seed=4)
+    args = ["corpus=jsonl", f"corpus.path={corpus}", *FAST]
+    if claim is not None:
+        folder = tmp_path / "configs" / "claim"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "vendor.yaml").write_text(yaml.safe_dump(claim), encoding="utf-8")
+        args = ["--config-dir", str(tmp_path / "configs"), *args, "claim=vendor"]
+    return args
+
+
+def results(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "runs" / "outputs").rglob("results.json"))
+
+
+CLAIM = {
+    "name": "vendor",
+    "unit": "conversation",
+    "population": "all test conversations",
+    "threshold": 0.5,
+    "metrics": {"recall": 0.5, "fpr": 0.01},
+    "margin": {"recall": 0.1, "fpr": 0.01},
+    "prevalences": [0.001],
+}
+
+
+def test_a_claim_is_judged_and_the_report_card_written(tmp_path: Path) -> None:
+    # The constant detector at 1.0 alerts on everything: recall 1 (supports a 50% recall
+    # claim), FPR 1 (refutes a 1% FPR claim); the claim as a whole is refuted.
+    args = setup(tmp_path, CLAIM)
+    done = cli(tmp_path, *args, "detector=constant", "detector.value=1.0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    [file] = results(tmp_path)
+    audit = json.loads(file.read_text())["audit"]
+    verdicts = {v["metric"]: v["outcome"] for v in audit["verdict"]["verdicts"]}
+    assert verdicts == {"recall": "supported", "fpr": "refuted"}
+    assert audit["verdict"]["outcome"] == "refuted"
+    assert audit["intervals"]["recall"]["method"] and audit["bootstrap"]["settings"]["seed"] == 0
+    report = file.parent / "report"
+    html = (report / "report.html").read_text()
+    assert "refuted" in html and "data:image/png;base64," in html
+    assert (report / "transparency.csv").exists() and (file.parent / "clusters.parquet").exists()
+
+    # The same claim on a detector that never alerts: recall 0 refutes the recall endpoint.
+    again = cli(tmp_path, *args, "detector=constant", "detector.value=0.0")
+    assert again.returncode == 0, again.stderr[-3000:]
+    latest = json.loads(results(tmp_path)[-1].read_text())["audit"]["verdict"]
+    assert {v["metric"]: v["outcome"] for v in latest["verdicts"]}["recall"] == "refuted"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"metrics": {"accuracy_score": 0.9}}, "accuracy_score"),
+        ({"threshold": None}, "threshold"),
+        ({"margin": 1.5}, "margin"),
+        ({"unit": "author"}, "author"),
+    ],
+)
+def test_a_bad_claim_is_refused_before_any_detector_runs(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    claim = {k: v for k, v in (CLAIM | change).items() if v is not None}
+    done = cli(tmp_path, *setup(tmp_path, claim), "detector=lexicon")
+    assert done.returncode != 0
+    assert "groombench: error: claim 'vendor'" in done.stderr and message in done.stderr
+    assert not list((tmp_path / "runs").rglob("traces.parquet"))  # nothing was scored
+
+
+def test_plan_only_says_what_the_corpus_can_settle_and_runs_nothing(tmp_path: Path) -> None:
+    done = cli(tmp_path, *setup(tmp_path, CLAIM), "detector=lexicon", "audit.plan_only=true")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "positive and" in done.stdout and "recall" in done.stdout
+    assert "cannot" in done.stdout.lower()  # a few dozen positives cannot settle much
+    assert not list((tmp_path / "runs").rglob("traces.parquet"))
+
+
+def test_calibration_is_refused_on_the_scored_or_the_training_split(tmp_path: Path) -> None:
+    calibrated = {k: v for k, v in CLAIM.items() if k != "threshold"}
+    calibrated["calibrate"] = {"split": "test", "fpr": 0.1}
+    done = cli(tmp_path, *setup(tmp_path, calibrated), "detector=lexicon")
+    assert done.returncode == 2 and "calibrate.split is 'test'" in done.stderr
+
+    calibrated["calibrate"] = {"split": "train", "fpr": 0.1}
+    trained = cli(tmp_path, *setup(tmp_path, calibrated), "detector=tfidf_lr")
+    assert trained.returncode == 2 and "trained on train" in trained.stderr
+
+    # An untrained detector may be calibrated on train: the threshold is then the claim's.
+    ok = cli(tmp_path, *setup(tmp_path, calibrated), "detector=lexicon")
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    result = json.loads(results(tmp_path)[-1].read_text())
+    assert result["audit"]["verdict"]["outcome"] in {"supported", "refuted", "inconclusive"}
+
+
+def test_operating_points_need_a_separate_calibration_split(tmp_path: Path) -> None:
+    done = cli(tmp_path, *setup(tmp_path), "detector=lexicon", "audit.calibration_split=train")
+    assert done.returncode == 0, done.stderr[-3000:]
+    card = json.loads((results(tmp_path)[-1].parent / "report" / "report.json").read_text())
+    assert [p["target_fpr"] for p in card["operating_points"]] == [0.01, 0.001, 0.0001]
+    assert all(p["n_negatives_above"] >= 0 for p in card["operating_points"])
+
+
+def test_compare_finished_runs(tmp_path: Path) -> None:
+    args = setup(tmp_path)
+    done = cli(tmp_path, *args, "detector=lexicon,random")
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep = results(tmp_path)[0].parent.parent
+    out = cli(
+        tmp_path,
+        str(sweep),
+        "--out",
+        str(tmp_path / "cmp"),
+        "--resamples",
+        "300",
+        script="groombench-compare",
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "lexicon − random" in out.stdout and "Holm-adjusted" in out.stdout
+    card = json.loads((tmp_path / "cmp" / "report.json").read_text())
+    metrics = {row["metric"] for row in card["comparisons"]}
+    assert {"recall", "fpr", "f1", "ROC-AUC"} <= metrics
+    assert all(row["adjustment"] for row in card["comparisons"] if row["p_value"] is not None)
+
+    # Runs on different corpora cannot be compared.
+    other = tmp_path / "other"
+    other.mkdir()
+    assert (
+        cli(
+            other,
+            *setup(other)[:1],
+            f"corpus.path={write_jsonl(other / 'd.jsonl', n=60, seed=9)}",
+            *FAST,
+            "detector=lexicon",
+        ).returncode
+        == 0
+    )
+    mixed = cli(
+        tmp_path,
+        str(results(tmp_path)[0].parent),
+        str(results(other)[0].parent),
+        script="groombench-compare",
+    )
+    assert mixed.returncode == 2 and "same corpus split" in mixed.stderr
