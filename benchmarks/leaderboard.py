@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.audit.headline import headline_columns
 from benchmarks.results import RESULTS_FILE, RunResult
 
 COLUMNS: tuple[str, ...] = (
@@ -37,6 +38,22 @@ def _cell(value: Any, key: str = "") -> str:
     return str(value)
 
 
+def _with_interval(row: Mapping[str, Any], key: str) -> str:
+    """A cell, with its interval ``[low, high]`` when the row carries ``<key>_low/_high``.
+
+    Examples:
+        >>> _with_interval({"f1": 0.5, "f1_low": 0.41, "f1_high": 0.59}, "f1")
+        '0.500 [0.410, 0.590]'
+        >>> _with_interval({"f1": 0.5}, "f1")
+        '0.500'
+    """
+    cell = _cell(row.get(key), key)
+    low, high = row.get(f"{key}_low"), row.get(f"{key}_high")
+    if cell == "-" or low is None or high is None:
+        return cell
+    return f"{cell} [{_cell(low, key)}, {_cell(high, key)}]"
+
+
 def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """Return rows as a fixed-width text table ('-' marks an undefined value).
 
@@ -46,7 +63,7 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> s
         --------  -----
         x         0.500
     """
-    cells = [[_cell(row.get(c), c) for c in columns] for row in rows]
+    cells = [[_with_interval(row, c) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
@@ -67,6 +84,7 @@ def result_row(result: RunResult) -> dict[str, Any]:
         ),
     }
     row.update(result.metrics)
+    row.update(headline_columns(result.audit.get("intervals", {})))
     if result.leakage:
         row["detector"] += " (LEAKAGE)"
     n_scored, n_errors = result.metrics.get("n_scored"), result.metrics.get("n_errors")
@@ -116,7 +134,10 @@ def summary_line(result: RunResult) -> str:
 
 
 def print_sweep(sweep_dir: Path, uri: str | None) -> None:
-    """Print the leaderboard of every job under ``sweep_dir`` and where the results are."""
+    """Print the leaderboard of every job under ``sweep_dir`` and where the results are.
+
+    Headline metrics carry their 95% interval in brackets (method per metric in results.json).
+    """
     results = [RunResult.load(p) for p in sorted(sweep_dir.glob(f"*/{RESULTS_FILE}"))]
     if not results:
         print(f"no results under {sweep_dir}")

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from benchmarks.audit.assemble import headline_columns
+from benchmarks.audit.headline import headline_columns
 from benchmarks.evaluation import Evaluation
 from benchmarks.results import RESULTS_FILE, TRACES_FILE
 from benchmarks.secrets import REDACTED, SECRET_KEY

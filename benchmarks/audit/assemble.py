@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -46,8 +46,6 @@ from benchmarks.results import RunResult
 from benchmarks.traces import Traces
 
 DEFAULT_PREVALENCES: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
-#: Metrics whose interval goes to the leaderboard and MLflow (``<metric>_low/_high``).
-HEADLINE: tuple[str, ...] = ("precision", "recall", "f1", "fpr", "roc_auc", "ttd_median")
 
 
 @dataclass(frozen=True)
@@ -449,18 +447,3 @@ def _detector_section(
         "leakage": result.leakage,
         "usage": dict(result.usage),
     }
-
-
-def headline_columns(intervals: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
-    """``<metric>_low``/``<metric>_high`` for the headline metrics (MLflow, leaderboard)."""
-    out: dict[str, float] = {}
-    for name in HEADLINE:
-        interval = intervals.get(name) or {}
-        for end in ("low", "high"):
-            value = interval.get(end)
-            if value is not None and math.isfinite(float(value)):
-                out[f"{name}_{end}"] = float(value)
-    return out
-
-
-__all__ = ["Audit", "AuditSettings", "asdict", "audit_evaluation", "headline_columns"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.audit.assemble import HEADLINE, headline_columns
+from benchmarks.audit.headline import HEADLINE, headline_columns
 from tests.helpers import cli, write_jsonl
 
 SENTINEL = "zebrasentinelword"
