@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from benchmarks.audit import bootstrap as bs
+from benchmarks.audit import bootstrap_engine as bs
 from benchmarks.audit.bootstrap import (
     COMPOSITE_METRICS,
     QUANTILE_METRICS,
