@@ -159,3 +159,20 @@ def test_compare_finished_runs(tmp_path: Path) -> None:
         script="groombench-compare",
     )
     assert mixed.returncode == 2 and "same corpus split" in mixed.stderr
+
+
+def test_a_split_without_positives_is_audited_with_undefined_metrics(tmp_path: Path) -> None:
+    corpus = write_jsonl(tmp_path / "c.jsonl", n=60, seed=5)
+    records = [json.loads(line) for line in corpus.read_text().splitlines()]
+    kept = [r for r in records if r["label"] == 0 or r["split"] == "train"]
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    done = cli(tmp_path, "corpus=jsonl", f"corpus.path={corpus}", *FAST, "detector=lexicon")
+    assert done.returncode == 0, done.stderr[-3000:]
+    file = results(tmp_path)[-1]
+    intervals = json.loads(file.read_text())["audit"]["intervals"]
+    for name in ("recall", "roc_auc", "ttd_median", "detected_before_escalation"):
+        assert intervals[name]["method"] == "undefined", (name, intervals[name])
+        assert intervals[name]["low"] is None and intervals[name]["high"] is None
+    assert "NaN" not in file.read_text()
+    html = (file.parent / "report" / "report.html").read_text()
+    assert "undefined" in html
