@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from detectors.base import Message, Session
+from detectors.base import Message, PrefixSession, Session
 from detectors.calls import PermanentError, RetryPolicy
 from detectors.remote import RemoteDetector, unit_messages
 from detectors.transport import send, where
@@ -462,19 +462,13 @@ def finish_reason(answer: Any) -> str | None:
     return None
 
 
-class _JudgeSession(Session):
+class _JudgeSession(PrefixSession):
     """The prefix session, plus :meth:`explain`: the stages the judge named for the prefix."""
 
     def __init__(self, detector: LLMJudgeDetector) -> None:
-        self._detector = detector
-        self._messages: list[Message] = []
-
-    def observe(self, message: Message) -> None:
-        self._messages.append(message)
-
-    def score(self) -> float:
-        return self._detector.score([tuple(self._messages)])[0]
+        super().__init__(detector)
+        self._judge = detector
 
     def explain(self) -> Mapping[str, object]:
-        stages = self._detector.stages(self._messages)
+        stages = self._judge.stages(self._messages)
         return {} if stages is None else {"stages": list(stages)}
