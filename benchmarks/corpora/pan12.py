@@ -33,8 +33,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from benchmarks.corpora.base import Corpus, CorpusInfo, build_dataset
-from benchmarks.corpora.pan12_records import BASE_DAY, Stats, iter_records, unescape
+from benchmarks.corpora.pan12_records import BASE_DAY, Stats, gc_paused, iter_records, unescape
 from benchmarks.corpora.pan12_xml import (
     CorpusFileError,
     normalised_sha256,
@@ -201,7 +203,7 @@ def load_pan12(
     stats = {s: Stats() for s in splits}
     ran: list[bool] = []
 
-    def generate() -> Iterator[dict[str, Any]]:
+    def generate() -> Iterator[pa.RecordBatch]:
         ran.append(True)
         for s, (chats, predator_file, lines_file) in found.items():
             predators = {x for _, x in read_text_lines(predator_file, "predator-ids")}
@@ -209,15 +211,17 @@ def load_pan12(
             log.info("PAN12 %s: parsing %s", s, chats)
             yield from iter_records(s, chats, predators, lines, on_duplicate, stats[s])
 
-    dataset = build_dataset(generate, fingerprint, cache_dir)
+    with gc_paused():
+        dataset = build_dataset(generate, fingerprint, cache_dir, batched=True)
     report_file = _report_path(dataset)
     counts = {s: stats[s].counts for s in splits}
     if not ran and report_file is not None and report_file.is_file():
         counts = json.loads(report_file.read_text())
     else:
         if not ran:  # The cache lost its report: count again without building, once.
-            for _ in generate():
-                pass
+            with gc_paused():
+                for _ in generate():
+                    pass
             counts = {s: stats[s].counts for s in splits}
         if report_file is not None:
             staging = report_file.with_name(f".{report_file.name}.tmp")

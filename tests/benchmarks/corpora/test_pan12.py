@@ -181,6 +181,15 @@ def test_malformed_xml_names_line(tmp_path: Path) -> None:
         load(folder, tmp_path)
 
 
+def test_a_message_outside_any_conversation_is_an_error(tmp_path: Path) -> None:
+    folder = write_pan12_dir(tmp_path / "p", n=0).path
+    chats_file(folder).write_text(
+        "<conversations>\n<message line='1'><author>a</author></message>\n</conversations>"
+    )
+    with pytest.raises(ConfigError, match=r":2:\d+: a <message> outside any <conversation>"):
+        load(folder, tmp_path)
+
+
 @pytest.mark.parametrize(
     "doctype",
     [
