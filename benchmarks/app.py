@@ -172,6 +172,10 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
     policy = build(cfg.policy)
     runner = RunnerConfig(**plain(cfg.runner))
     ids = training_ids(cfg, detector, corpus)
+    if audit_settings.enabled:
+        from benchmarks.audit.job import check_calibration
+
+        check_calibration(cfg, detector, corpus, ids)
     evaluation = evaluate_detector(
         detector,
         corpus,
@@ -198,7 +202,6 @@ def run_job(cfg: DictConfig, output_dir: str | Path) -> Evaluation:
             policy=policy,
             runner=runner,
             output_dir=output_dir,
-            training_ids=ids,
             config_text=OmegaConf.to_yaml(config),
         )
     if cfg.tracking.enabled:

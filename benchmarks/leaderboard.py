@@ -136,7 +136,8 @@ def summary_line(result: RunResult) -> str:
 def print_sweep(sweep_dir: Path, uri: str | None) -> None:
     """Print the leaderboard of every job under ``sweep_dir`` and where the results are.
 
-    Headline metrics carry their 95% interval in brackets (method per metric in results.json).
+    Headline metrics carry their interval (at the audit's level; the method of each is in
+    results.json) in brackets.
     """
     results = [RunResult.load(p) for p in sorted(sweep_dir.glob(f"*/{RESULTS_FILE}"))]
     if not results:

@@ -39,7 +39,15 @@ class TransientError(Exception):
 
 
 class PermanentError(Exception):
-    """A failure that a retry would repeat: a 4xx other than 429, an answer we cannot read."""
+    """A failure that a retry would repeat: a 4xx other than 429, an answer we cannot read.
+
+    Attributes:
+        status: the HTTP status when the service refused the request (a 4xx), else None.
+    """
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class GaveUp(Exception):
@@ -157,15 +165,22 @@ def call_all(
     limiter = limiter or RateLimiter(None)
     usage = usage or Usage()
     persist = threading.Lock()
+    stop = threading.Event()
 
     def attempt_all(index: int, item: T) -> Outcome[T, R]:
         rng = random.Random(seed * 1_000_003 + index)
         last: Exception | None = None
         for attempt in range(1, retry.attempts + 1):
+            if stop.is_set():
+                last = InterruptedError("the run was stopped before this request was sent")
+                break
             if attempt > 1:
                 usage.add("retries")
                 retry_after = last.retry_after if isinstance(last, TransientError) else None
-                time.sleep(retry.wait(attempt - 1, retry_after, rng))
+                # A wait that a stop cuts short: an interrupted run sends nothing more.
+                if stop.wait(retry.wait(attempt - 1, retry_after, rng)):
+                    last = InterruptedError("the run was stopped during a retry wait")
+                    break
             limiter.acquire()
             usage.add("requests")
             try:
@@ -189,8 +204,16 @@ def call_all(
     if concurrency == 1 or len(items) <= 1:
         return [attempt_all(i, item) for i, item in enumerate(items)]
     outcomes: list[Outcome[T, R] | None] = [None] * len(items)
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(concurrency, len(items)))
+    try:
         futures = {pool.submit(attempt_all, i, item): i for i, item in enumerate(items)}
         for future in as_completed(futures):
             outcomes[futures[future]] = future.result()
+    except BaseException:
+        # Ctrl-C, SIGTERM or a bug: stop at once. Queued requests are cancelled rather than
+        # sent (and paid for); those in flight finish, and their answers are still persisted.
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return [o for o in outcomes if o is not None]

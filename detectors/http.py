@@ -422,7 +422,7 @@ class HttpDetector(RemoteDetector):
             if isinstance(error, TransientError):
                 raise TransientError(safe, error.retry_after, error.status) from None
             if isinstance(error, PermanentError):
-                raise PermanentError(safe) from None
+                raise PermanentError(safe, error.status) from None
             raise PermanentError(f"{type(error).__name__}: {safe}") from None
         return self._scores(answer, len(texts))
 

@@ -27,7 +27,7 @@ from detectors.base import (
     checkpoints,
 )
 from detectors.cache import PredictionCache, identity_digest, input_key
-from detectors.calls import GaveUp, RateLimiter, RetryPolicy, call_all
+from detectors.calls import GaveUp, Outcome, PermanentError, RateLimiter, RetryPolicy, call_all
 from detectors.usage import Usage
 
 Unit = Literal["message", "window", "prefix"]
@@ -57,6 +57,17 @@ def unit_messages(
     if unit == "window":
         return conversation[max(0, k - window) : k]
     return conversation[:k]
+
+
+def _refused(outcome: Outcome[tuple[str, ...], list[float]]) -> bool:
+    """True when the service refused a batch of several inputs with a 4xx."""
+    status = getattr(outcome.error, "status", None)
+    return (
+        isinstance(outcome.error, PermanentError)
+        and len(outcome.item) > 1
+        and status is not None
+        and 400 <= status < 500
+    )
 
 
 class RemoteDetector(Detector):
@@ -198,17 +209,27 @@ class RemoteDetector(Detector):
             if self.cache is not None:  # at once: a killed run keeps every answer it got
                 self.cache.put_many(list(zip(keys, got, strict=True)))
 
-        self._calls += 1
-        outcomes = call_all(
-            batches,
-            call,
-            concurrency=self.concurrency,
-            limiter=self.limiter,
-            retry=self.retry,
-            usage=self._usage,
-            on_result=keep,
-            seed=self._calls,
-        )
+        def send(groups: Sequence[tuple[str, ...]]) -> list[Outcome[tuple[str, ...], list[float]]]:
+            self._calls += 1
+            return call_all(
+                groups,
+                call,
+                concurrency=self.concurrency,
+                limiter=self.limiter,
+                retry=self.retry,
+                usage=self._usage,
+                on_result=keep,
+                seed=self._calls,
+            )
+
+        outcomes = send(batches)
+        # A batch the service refused (a 4xx, e.g. a 400 on one text) may hold inputs of
+        # several conversations: ask for its inputs one by one, so that the refusal costs only
+        # the conversation it belongs to. A malformed answer is not split: it is the service's
+        # fault whatever the batch; transient failures already had their retries.
+        singles = [(key,) for o in outcomes if _refused(o) for key in o.item]
+        if singles:
+            outcomes = [o for o in outcomes if not _refused(o)] + send(singles)
         errors: dict[str, Exception] = {}
         for outcome in outcomes:
             if outcome.error is not None:

@@ -121,7 +121,7 @@ def send(
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         raise TransientError(f"{shown}: HTTP {status}", retry_after=wait, status=status)
     if status >= 400:
-        raise PermanentError(f"{shown}: HTTP {status} {response.reason or ''}".rstrip())
+        raise PermanentError(f"{shown}: HTTP {status} {response.reason or ''}".rstrip(), status)
     try:
         return response.json()
     except ValueError:

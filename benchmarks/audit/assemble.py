@@ -188,12 +188,40 @@ def claim_evidence(
             if endpoint.metric not in two.intervals:
                 continue
             interval, inner = two.intervals[endpoint.metric], one.intervals[endpoint.metric]
+            doubt = _untrustworthy(endpoint.metric, interval, two.n_clusters, outcomes)
+            if doubt and endpoint.metric in rates:
+                continue  # judged below on exact counts, which stay honest on small samples
+            if doubt:
+                interval = replace(interval, low=None, high=None, method="undefined", note=doubt)
+                evidence[endpoint.metric] = BootstrapEvidence(interval, None)
+                continue
             bound = inner.low if endpoint.spec.higher_is_better else inner.high
             evidence[endpoint.metric] = BootstrapEvidence(interval, bound)
     for endpoint in claim.endpoints:
         if endpoint.metric not in evidence and endpoint.metric in rates:
             evidence[endpoint.metric] = rates[endpoint.metric]
     return evidence
+
+
+#: Fewer clusters than this and a bootstrap cannot support or refute a claim: its resamples
+#: are too few distinct data sets (a verdict then rests on exact counts, or is inconclusive).
+MIN_CLUSTERS_FOR_VERDICT = 20
+
+
+def _untrustworthy(metric: str, interval: Interval, n_clusters: int, outcomes: Outcomes) -> str:
+    """Why a bootstrap interval must not decide a claim ("" when it may)."""
+    if interval.low is None or interval.high is None:
+        return ""  # already undefined: the verdict says so
+    if n_clusters < MIN_CLUSTERS_FOR_VERDICT:
+        return (
+            f"the bootstrap cannot judge a claim from {n_clusters} clusters (at least "
+            f"{MIN_CLUSTERS_FOR_VERDICT} needed)"
+        )
+    if interval.low == interval.high:
+        return "every resample gave the same value: a zero-width interval is not certainty"
+    if metric.startswith("erde") and not int(outcomes.labels.sum()):
+        return "ERDE with no grooming conversation costs nothing by construction"
+    return ""
 
 
 def corpus_counts(labels: Sequence[int], cluster_ids: Sequence[str]) -> CorpusCounts:

@@ -190,8 +190,8 @@ def load_claim(node: Mapping[str, Any] | None) -> Claim | None:
         raise fail("population is missing; say which positives and which negatives it covers")
     threshold, calibrate = _operating_point(node, fail)
     alpha = _number(node.get("alpha", 0.05), "alpha", fail)
-    if not 0 < alpha <= 0.5:
-        raise fail(f"alpha is {alpha}; it must lie in (0, 0.5], usually 0.05")
+    if not 0 < alpha < 0.5:  # the one-sided bound is an end of the (1 - 2 alpha) interval
+        raise fail(f"alpha is {alpha}; it must lie in (0, 0.5), usually 0.05")
     return Claim(
         name=name,
         unit=unit,

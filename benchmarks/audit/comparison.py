@@ -156,25 +156,36 @@ def compare_pair(
     settings: BootstrapSettings,
     alpha: float,
 ) -> list[Comparison]:
-    """Every comparison of run ``a`` with run ``b`` (unadjusted p-values)."""
+    """Every comparison of run ``a`` with run ``b`` (unadjusted p-values).
+
+    With independent conversations: exact McNemar for recall and FPR, DeLong for ROC-AUC, the
+    paired bootstrap's p-value for the rest. When clusters repeat (authors linking
+    conversations), McNemar and DeLong would treat correlated rows as independent and give
+    too small p-values, so every row, ROC-AUC included, uses the paired cluster bootstrap.
+    """
     rows: list[Comparison] = []
     labels = oa.labels
+    clustered = len(set(oa.groups.tolist())) < len(oa)
     decisions_a, decisions_b = (oa.alerts > 0).astype(int), (ob.alerts > 0).astype(int)
-    mcnemar = {
-        "recall": mcnemar_exact(decisions_a, decisions_b, mask=labels == 1),
-        "fpr": mcnemar_exact(decisions_a, decisions_b, mask=labels == 0),
-    }
+    mcnemar = (
+        {}
+        if clustered
+        else {
+            "recall": mcnemar_exact(decisions_a, decisions_b, mask=labels == 1),
+            "fpr": mcnemar_exact(decisions_a, decisions_b, mask=labels == 0),
+        }
+    )
+    wanted = [*metrics, *(["roc_auc"] if clustered and "roc_auc" not in metrics else [])]
     differences = paired_bootstrap(
         oa,
         ob,
-        metrics=metrics,
+        metrics=wanted,
         settings=settings,
         latency_p=a.result.metrics_config.get("latency_p"),
     )
-    for metric in metrics:
+    for metric in wanted:
         interval = differences[metric]
-        # Recall and FPR: the exact McNemar test on the discordant decisions; the others: the
-        # paired bootstrap's own p-value. Either way the row joins the adjusted family.
+        # Either way the row joins the adjusted family.
         test = mcnemar.get(metric)
         rows.append(
             Comparison.from_interval(
@@ -187,8 +198,9 @@ def compare_pair(
                 alpha=alpha,
             )
         )
-    delong = delong_test(labels, oa.max_scores, ob.max_scores, level=1 - alpha)
-    rows.append(Comparison.from_delong(delong, run_a=a.name, run_b=b.name, alpha=alpha))
+    if not clustered:
+        delong = delong_test(labels, oa.max_scores, ob.max_scores, level=1 - alpha)
+        rows.append(Comparison.from_delong(delong, run_a=a.name, run_b=b.name, alpha=alpha))
     return rows
 
 

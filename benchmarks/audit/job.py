@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from benchmarks.evaluation import Evaluation, leakage
 from benchmarks.policies import Policy
 from benchmarks.provenance import git_sha, software_versions
 from benchmarks.runner import RunnerConfig, run
+from benchmarks.secrets import REDACTED, SECRET_KEY, redact, secret_values
 from benchmarks.traces import Traces
 from detectors import Detector
 
@@ -86,27 +87,62 @@ def _calibration_split(cfg: DictConfig, claim: Claim | None, settings: AuditSett
     return settings.calibration_split
 
 
-def _calibration_traces(
-    cfg: DictConfig,
-    detector: Detector,
-    corpus: Corpus,
-    split: str,
-    runner: RunnerConfig,
-    training_ids: set[str] | None,
-) -> Traces:
+def check_calibration(
+    cfg: DictConfig, detector: Detector, corpus: Corpus, training_ids: set[str] | None
+) -> None:
+    """Refuse a calibration split that would tune thresholds on reported or learned data.
+
+    Run before the detector scores anything, so a bad choice never costs a (paid) run.
+    """
+    split = _calibration_split(cfg, claim_of(cfg), settings_of(cfg))
+    if split is None:
+        return
     scored = str(cfg.split)
-    if split == scored:
+    if "all" in (split, scored) or split == scored:
         raise ConfigError(
-            f"the calibration split is '{split}', the split being scored: thresholds tuned on "
-            "the reported data overstate performance; calibrate on another split"
+            f"the calibration split is '{split}' and the scored split '{scored}': they must be "
+            "two different, named splits (a threshold tuned on reported data overstates "
+            "performance); calibrate on another split"
+        )
+    if corpus.unit_ids(split) & corpus.unit_ids(scored):
+        raise ConfigError(
+            f"splits '{split}' and '{scored}' share conversations: a threshold calibrated on "
+            "one would be tuned on the other; calibrate on a disjoint split"
         )
     if leakage(detector, corpus, split, training_ids):
         raise ConfigError(
             f"detector '{detector.metadata.name}' was trained on {split}: a threshold calibrated "
             "on its own training data is too optimistic; choose another calibration split"
         )
+    labels = corpus.split(split)["label"]
+    if not any(int(y) == 0 for y in labels):
+        raise ConfigError(
+            f"calibration split '{split}' has no benign conversation: thresholds at a fixed FPR "
+            "are set on negatives; choose a split that has them"
+        )
+
+
+def _calibration_traces(
+    detector: Detector, corpus: Corpus, split: str, runner: RunnerConfig
+) -> Traces:
     log.info("scoring calibration split %s", corpus.reference(split))
     return run(detector, corpus.split(split), runner)
+
+
+def public_command(argv: list[str]) -> str:
+    """The command line as typed, with secret-named overrides and secret values masked.
+
+    Examples:
+        >>> public_command(["groombench", "detector=http", "+detector.api_key=sk-123456"])
+        'groombench detector=http +detector.api_key=***'
+    """
+    values = secret_values()
+    out = []
+    for arg in argv:
+        key, sep, _ = arg.partition("=")
+        name = key.lstrip("+~").rsplit(".", 1)[-1]
+        out.append(f"{key}={REDACTED}" if sep and SECRET_KEY.search(name) else redact(arg, values))
+    return " ".join(out)
 
 
 def audit_job(
@@ -118,7 +154,6 @@ def audit_job(
     policy: Policy,
     runner: RunnerConfig,
     output_dir: str | Path,
-    training_ids: set[str] | None,
     config_text: str,
 ) -> tuple[Evaluation, Audit]:
     """Audit a finished evaluation; write the report card; return the result with its audit."""
@@ -134,15 +169,22 @@ def audit_job(
     calibration = (
         None
         if calibration_split is None
-        else _calibration_traces(cfg, detector, corpus, calibration_split, runner, training_ids)
+        else _calibration_traces(detector, corpus, calibration_split, runner)
     )
     threshold = None
+    calibrated: dict[str, Any] = {}
     if claim is not None:
         if claim.calibrate is not None:
             assert calibration is not None
             negatives = calibration.outcomes(policy)
             scores = negatives.max_scores[negatives.labels == 0]
-            threshold = threshold_at_fpr(scores, claim.calibrate.fpr).value
+            found = threshold_at_fpr(scores, claim.calibrate.fpr)
+            threshold = found.value
+            # How the operating point was set travels with the verdict and the card.
+            calibrated = asdict(found) | {
+                "split": claim.calibrate.split,
+                "n_errors": calibration.n_errors,
+            }
         else:
             threshold = claim.threshold
     audit = audit_evaluation(
@@ -156,7 +198,7 @@ def audit_job(
         claim_threshold=threshold,
         calibration=calibration,
         reproduction={
-            "command": " ".join(["groombench", *sys.argv[1:]]),
+            "command": public_command(["groombench", *sys.argv[1:]]),
             "config": config_text,
             "seeds": {"seed": int(cfg.seed), "bootstrap": settings.seed},
             "versions": software_versions(),
@@ -165,9 +207,16 @@ def audit_job(
     )
     folder = Path(output_dir)
     write_clusters(folder / CLUSTERS_FILE, evaluation.traces.column("conversation_id"), clusters)
+    summary = audit.summary()
+    if calibrated:
+        summary["calibration"] = calibrated
+        audit = replace(
+            audit,
+            card=replace(audit.card, detector=audit.card.detector | {"calibration": calibrated}),
+        )
     if settings.report:
         write_report(audit.card, folder / REPORT_FOLDER)
-    result = replace(evaluation.result, audit=audit.summary())
+    result = replace(evaluation.result, audit=summary)
     result.save(folder)
     if audit.verdict is not None:
         log.info(

@@ -176,3 +176,60 @@ def test_a_split_without_positives_is_audited_with_undefined_metrics(tmp_path: P
     assert "NaN" not in file.read_text()
     html = (file.parent / "report" / "report.html").read_text()
     assert "undefined" in html
+
+
+def test_calibration_on_all_or_overlapping_data_is_refused_before_the_run(tmp_path: Path) -> None:
+    calibrated = {k: v for k, v in CLAIM.items() if k != "threshold"}
+    calibrated["calibrate"] = {"split": "all", "fpr": 0.1}
+    done = cli(tmp_path, *setup(tmp_path, calibrated), "detector=lexicon")
+    assert done.returncode == 2 and "two different, named splits" in done.stderr
+    other = cli(
+        tmp_path, *setup(tmp_path), "detector=lexicon", "split=all", "audit.calibration_split=train"
+    )
+    assert other.returncode == 2 and "two different, named splits" in other.stderr
+    assert not list((tmp_path / "runs").rglob("traces.parquet"))
+
+
+def test_a_bootstrap_on_few_clusters_cannot_support_a_claim() -> None:
+    from benchmarks.audit.assemble import AuditSettings, claim_evidence
+    from benchmarks.audit.claims import judge, load_claim
+    from benchmarks.audit.clusters import Clusters
+    from benchmarks.metrics import Outcomes
+
+    # Ten perfectly classified conversations in five author clusters: every resample is
+    # perfect, which is no evidence that F1 >= 0.95 in general.
+    outcomes = Outcomes.from_columns(
+        labels=[1, 0] * 5,
+        alerts=[2, 0] * 5,
+        max_scores=[0.9, 0.1] * 5,
+        n_messages=[4] * 10,
+        groups=[f"g{i // 2}" for i in range(10)],
+    )
+    clusters = Clusters(tuple(outcomes.groups.tolist()), "author", 5, 2)
+    claim = load_claim(CLAIM | {"metrics": {"f1": 0.95, "recall": 0.95}, "margin": 0.0})
+    assert claim is not None
+    evidence = claim_evidence(claim, outcomes, clusters, AuditSettings(n_resamples=200), None)
+    verdict = {v.metric: v for v in judge(claim, evidence).verdicts}
+    assert verdict["f1"].outcome == "inconclusive" and "clusters" in verdict["f1"].reason
+    # Recall falls back to exact counts: 5 of 5 cannot show 95% either.
+    assert verdict["recall"].outcome == "inconclusive"
+
+
+def test_clustered_runs_are_compared_by_the_cluster_bootstrap_only(tmp_path: Path) -> None:
+    args = ["corpus.n_conversations=400", *FAST, "detector=lexicon,random"]
+    done = cli(tmp_path, *args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep = results(tmp_path)[0].parent.parent
+    out = cli(
+        tmp_path,
+        str(sweep),
+        "--out",
+        str(tmp_path / "cmp"),
+        "--resamples",
+        "300",
+        script="groombench-compare",
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = json.loads((tmp_path / "cmp" / "report.json").read_text())["comparisons"]
+    assert {r["metric"] for r in rows} >= {"recall", "fpr", "roc_auc"}
+    assert all("McNemar" not in r["method"] and "DeLong" not in r["method"] for r in rows)
