@@ -366,7 +366,8 @@ def _subgroups(card: ReportCard, plots: bool) -> list[Block]:
     from benchmarks.audit.subgroups import MAX_WIDTH, MIN_NEGATIVES, MIN_POSITIVES
 
     intro = (
-        "Exact Clopper-Pearson intervals per subgroup, unadjusted for multiplicity: they "
+        "Exact Clopper-Pearson intervals per subgroup, unadjusted for multiplicity and treating "
+        "conversations as independent (too narrow where one author has several): they "
         f"describe, they do not decide. A rate is informative with at least {MIN_POSITIVES} "
         f"positives (recall) or {MIN_NEGATIVES} negatives (FPR) and an interval at most "
         f"{MAX_WIDTH:g} wide; a row is 'too small' when neither recall nor FPR is."
