@@ -134,7 +134,13 @@ class Loopback:
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length).decode("utf-8") if length else ""
+        data = handler.rfile.read(length) if length else b""
+        if len(data) < length:
+            # The client died mid-request (a killed run): it sent nothing complete, so there is
+            # nothing to record or answer.
+            handler.close_connection = True
+            return
+        raw = data.decode("utf-8")
         kind = handler.headers.get("Content-Type", "")
         body: Any = raw
         if "json" in kind and raw:
