@@ -29,13 +29,11 @@ def test_an_interrupt_stops_queued_requests() -> None:
         if item == 5:
             raise KeyboardInterrupt  # as Ctrl-C would, while answers arrive
 
-    started = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
         call_all(list(range(400)), call, concurrency=4, on_result=keep, usage=Usage())
-    # Without the stop, all 400 would be sent (about 1 s); with it, only those in flight.
-    time.sleep(0.1)
+    # Without the stop, all 400 would be sent; with it, only those already in flight.
+    time.sleep(0.2)
     assert len(sent) < 40, len(sent)
-    assert time.perf_counter() - started < 1.0
 
 
 def test_a_retry_wait_is_cut_short_by_an_interrupt() -> None:
