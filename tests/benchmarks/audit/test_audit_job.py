@@ -4,6 +4,7 @@ it; calibration splits checked; finished runs compared."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +119,8 @@ def test_operating_points_need_a_separate_calibration_split(tmp_path: Path) -> N
     assert all(p["n_negatives_above"] >= 0 for p in card["operating_points"])
 
 
-def test_compare_finished_runs(tmp_path: Path) -> None:
-    args = setup(tmp_path)
-    done = cli(tmp_path, *args, "detector=lexicon,random")
-    assert done.returncode == 0, done.stderr[-3000:]
+def compare_sweep(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run groombench-compare over the sweep under tmp_path, report card to tmp_path/cmp."""
     sweep = results(tmp_path)[0].parent.parent
     out = cli(
         tmp_path,
@@ -133,6 +132,14 @@ def test_compare_finished_runs(tmp_path: Path) -> None:
         script="groombench-compare",
     )
     assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def test_compare_finished_runs(tmp_path: Path) -> None:
+    args = setup(tmp_path)
+    done = cli(tmp_path, *args, "detector=lexicon,random")
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = compare_sweep(tmp_path)
     assert "lexicon − random" in out.stdout and "Holm-adjusted" in out.stdout
     card = json.loads((tmp_path / "cmp" / "report.json").read_text())
     metrics = {row["metric"] for row in card["comparisons"]}
@@ -219,17 +226,7 @@ def test_clustered_runs_are_compared_by_the_cluster_bootstrap_only(tmp_path: Pat
     args = ["corpus.n_conversations=400", *FAST, "detector=lexicon,random"]
     done = cli(tmp_path, *args)
     assert done.returncode == 0, done.stderr[-3000:]
-    sweep = results(tmp_path)[0].parent.parent
-    out = cli(
-        tmp_path,
-        str(sweep),
-        "--out",
-        str(tmp_path / "cmp"),
-        "--resamples",
-        "300",
-        script="groombench-compare",
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
+    compare_sweep(tmp_path)
     rows = json.loads((tmp_path / "cmp" / "report.json").read_text())["comparisons"]
     assert {r["metric"] for r in rows} >= {"recall", "fpr", "roc_auc"}
     assert all("McNemar" not in r["method"] and "DeLong" not in r["method"] for r in rows)
