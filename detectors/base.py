@@ -233,9 +233,19 @@ class TrainableDetector(Detector):
 
     @abstractmethod
     def fit(
-        self, conversations: Sequence[Conversation], labels: Sequence[int], trained_on: str
+        self,
+        conversations: Sequence[Conversation],
+        labels: Sequence[int],
+        trained_on: str,
+        message_labels: Sequence[Sequence[bool] | None] | None = None,
     ) -> None:
-        """Learn from ``conversations``; ``trained_on`` names the data (``corpus@fp:split``)."""
+        """Learn from ``conversations``; ``trained_on`` names the data (``corpus@fp:split``).
+
+        ``message_labels``, when the corpus has stage labels, holds per conversation one flag
+        per message: True when that message shows a grooming stage (DOMAIN §2; rapport alone
+        does not count). None, for the whole corpus or for one conversation, means unknown.
+        They are training data only: a detector never sees them when it scores.
+        """
 
     @abstractmethod
     def save(self, path: str) -> None:
@@ -249,6 +259,15 @@ class TrainableDetector(Detector):
     @abstractmethod
     def is_fitted(self) -> bool:
         """True once the detector can score."""
+
+    def training_curves(self) -> Sequence[Mapping[str, float]]:
+        """Return what the last :meth:`fit` measured as it went, one row per evaluation.
+
+        Each row has a ``step`` and any of ``epoch``, ``train_loss``, ``val_loss``,
+        ``val_auc``; the harness logs them to MLflow as curves. Empty for detectors that fit
+        in one go (or that were loaded, not fitted, in this process).
+        """
+        return []
 
 
 def check_trace(scores: Sequence[float], n_messages: int, every: int = 1) -> list[float]:

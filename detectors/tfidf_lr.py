@@ -99,8 +99,14 @@ class TfidfLRDetector(TrainableDetector):
         )
 
     def fit(
-        self, conversations: Sequence[Conversation], labels: Sequence[int], trained_on: str
+        self,
+        conversations: Sequence[Conversation],
+        labels: Sequence[int],
+        trained_on: str,
+        message_labels: Sequence[Sequence[bool] | None] | None = None,
     ) -> None:
+        # A bag of words per conversation: message-level labels add nothing it can use.
+        del message_labels
         from sklearn.linear_model import LogisticRegression
 
         texts = [m.text for c in conversations for m in c]

@@ -28,6 +28,8 @@ USAGE_DEFINITIONS = {
     "format_errors": "answers with no readable risk in [0, 1] (their conversations are errors)",
     "prompt_tokens": "prompt tokens the server reported for the answers it gave",
     "completion_tokens": "completion tokens the server reported for the answers it gave",
+    # Learned detectors (hf_classifier, embedding_similarity).
+    "truncated_inputs": "model inputs longer than the model accepts, cut from the oldest message",
 }
 
 
