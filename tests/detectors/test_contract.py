@@ -18,6 +18,17 @@ DETECTOR_NAMES = sorted(
 )
 
 
+# Neural detectors run float32 matrix products whose rounding depends on the batch's shape
+# (padding, batch size): the same input scores within ~1e-7 however it is batched. Their
+# bound is 1e-5, still far below any change a later message makes to a score.
+FLOAT32_MODELS = {"hf_classifier", "embedding_similarity"}
+
+
+def tol(detector: Detector, exact: float) -> float:
+    """The contract's tolerance for ``detector``: ``exact`` unless it runs a float32 model."""
+    return 1e-5 if detector.metadata.name in FLOAT32_MODELS else exact
+
+
 def make(name: str, tmp_path: Path) -> Detector:
     with initialize_config_module("configs", version_base="1.3"):
         cfg = compose(
@@ -63,7 +74,7 @@ def test_causal_shared_prefix_gives_same_scores(detector: Detector) -> None:
         b = [*shared, Message("zz", "completely different later text", 3e9, 7)]
         a = [Message(m.author, m.text, m.time, i + 1) for i, m in enumerate(a)]
         sa, sb = detector.score_prefixes([a, b])
-        assert sa[:6] == pytest.approx(sb[:6], abs=1e-12)
+        assert sa[:6] == pytest.approx(sb[:6], abs=tol(detector, 1e-12))
 
 
 def test_streaming_equals_batch_scoring_of_the_same_prefix(detector: Detector) -> None:
@@ -72,16 +83,18 @@ def test_streaming_equals_batch_scoring_of_the_same_prefix(detector: Detector) -
         streamed = [session.update(m) for m in conversation]
         batch = [detector.score([conversation[:k]])[0] for k in range(1, len(conversation) + 1)]
         prefixes = detector.score_prefixes([conversation])[0]
-        assert streamed == pytest.approx(batch, abs=1e-9)
-        assert prefixes == pytest.approx(batch, abs=1e-9)
+        assert streamed == pytest.approx(batch, abs=tol(detector, 1e-9))
+        assert prefixes == pytest.approx(batch, abs=tol(detector, 1e-9))
 
 
 def test_batch_size_does_not_change_scores(detector: Detector) -> None:
     convs = conversations()
     together = detector.score_prefixes(convs, every=2)
     alone = [detector.score_prefixes([c], every=2)[0] for c in convs]
-    assert_nested_close(together, alone, tol=1e-12)
-    assert detector.score(convs[:5]) == pytest.approx([detector.score([c])[0] for c in convs[:5]])
+    assert_nested_close(together, alone, tol=tol(detector, 1e-12))
+    assert detector.score(convs[:5]) == pytest.approx(
+        [detector.score([c])[0] for c in convs[:5]], abs=tol(detector, 1e-12)
+    )
 
 
 def test_checkpoints_and_score_range(detector: Detector) -> None:
@@ -109,4 +122,6 @@ def test_per_message_and_per_author_scores(detector: Detector) -> None:
         assert all(0.0 <= s <= 1.0 for s in authors.values())
     # A line's score depends on that line alone; an author's on their own messages alone.
     if convs[0]:
-        assert per_message[0][0] == detector.score([convs[0][:1]])[0]
+        assert per_message[0][0] == pytest.approx(
+            detector.score([convs[0][:1]])[0], abs=tol(detector, 0.0), rel=0
+        )
