@@ -151,7 +151,6 @@ class HFClassifierDetector(TrainableDetector):
         model, tokenizer = load_classifier(folder, self.device, base=False)
         meta_file = folder / META_FILE
         meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
-        self._set_model(model, tokenizer)
         saved = meta.get("params", {})
         for key in ("window", "max_length"):
             if key in saved and saved[key] != getattr(self, key):
@@ -164,7 +163,7 @@ class HFClassifierDetector(TrainableDetector):
                     getattr(self, key),
                 )
                 setattr(self, key, int(saved[key]))
-        self._check_max_length()
+        self._set_model(model, tokenizer)
         self._training = dict(meta.get("training", {}))
         self.metadata = self._metadata(
             tuple(meta.get("trained_on", ())), str(meta.get("base_model", ""))
