@@ -47,6 +47,9 @@ from detectors.usage import Usage
 log = logging.getLogger(__name__)
 
 META_FILE = "metadata.json"
+#: float32 is exact; bfloat16 is faster on CPUs with bf16 instructions (and on GPUs) but its
+#: scores differ by about 1e-3 (scripts/bench_hf.py measures both).
+DTYPES = ("float32", "bfloat16", "float16")
 TRAIN_HINT = "run `groombench-train detector=hf_classifier corpus=...` or set detector.model_path"
 
 
@@ -62,6 +65,7 @@ class HFClassifierDetector(TrainableDetector):
         batch_size: int = 32,
         max_batch_tokens: int = 8192,
         device: str = "cpu",
+        dtype: str = "float32",
         score_every: int = 1,
         positive_label: str | int = "grooming",
         epochs: int = 2,
@@ -90,6 +94,12 @@ class HFClassifierDetector(TrainableDetector):
         self.batch_size = int(batch_size)
         self.max_batch_tokens = int(max_batch_tokens)
         self.device = resolve_device(str(device))
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        if dtype == "float16" and not self.device.startswith("cuda"):
+            raise ValueError("dtype float16 needs device=cuda; on CPU use bfloat16 or float32")
+        self.dtype = str(dtype)
+        self._inference: Any = None
         self.score_every = int(score_every)
         self.positive_label = positive_label
         self.max_train_windows = int(max_train_windows)
@@ -176,6 +186,7 @@ class HFClassifierDetector(TrainableDetector):
                 "MiniLM, RoBERTa...); this tokenizer has none"
             )
         self._model = model
+        self._inference = None
         self._tokens = TokenCache(tokenizer)
         self._positive = positive_index(model.config, self.positive_label)
         self._check_max_length()
@@ -193,6 +204,19 @@ class HFClassifierDetector(TrainableDetector):
             )
         if self.max_length < 8:
             raise ValueError(f"max_length must be >= 8 tokens, got {self.max_length}")
+
+    def _inference_model(self) -> Any:
+        """The model that scores: the float32 one, or a copy in ``dtype`` (training and saving
+        always use float32)."""
+        if self.dtype == "float32":
+            return self._model
+        if self._inference is None:
+            import copy
+
+            import torch
+
+            self._inference = copy.deepcopy(self._model).to(getattr(torch, self.dtype)).eval()
+        return self._inference
 
     def _require_fitted(self) -> None:
         if self._model is None:
@@ -231,7 +255,7 @@ class HFClassifierDetector(TrainableDetector):
         if not sequences:
             return np.zeros(0)
         assert self._tokens is not None
-        positive, model = self._positive, self._model
+        positive, model = self._positive, self._inference_model()
 
         def forward(ids: Any, mask: Any) -> NDArray[np.float32]:
             logits = model(input_ids=ids, attention_mask=mask).logits.float()
@@ -377,6 +401,7 @@ class HFClassifierDetector(TrainableDetector):
             settings=self.settings,
         )
         self._curves = outcome.curves
+        self._inference = None  # any dtype copy is rebuilt from the fine-tuned weights
         self._training = {
             "train_windows": len(train[0]),
             "train_positive_windows": int(sum(train[1])),

@@ -20,8 +20,13 @@ CUE = "dont tell anyone our secret"
 
 def trained_on_tiny(**overrides: object) -> HFClassifierDetector:
     """A tiny classifier loaded as a ready model (random weights, no fine-tuning)."""
-    settings: dict[str, object] = {"max_length": 128, "progress": False, **overrides}
-    return HFClassifierDetector(model_path=str(shared_tiny_bert()), **settings)  # type: ignore[arg-type]
+    settings: dict[str, object] = {
+        "model_path": str(shared_tiny_bert()),
+        "max_length": 128,
+        "progress": False,
+        **overrides,
+    }
+    return HFClassifierDetector(**settings)  # type: ignore[arg-type]
 
 
 def window_text(conversation: list[Message], end: int, window: int) -> str:
@@ -222,3 +227,16 @@ def test_one_class_training_data_is_refused() -> None:
     detector = HFClassifierDetector(base_model=str(shared_tiny_bert()), max_length=64)
     with pytest.raises(ValueError, match="one class"):
         detector.fit(convs, [1] * 10, trained_on="x@0:train")
+
+
+def test_bfloat16_scores_near_float32_and_saves_float32(tmp_path: Path) -> None:
+    convs, _ = corpus(6, 6)
+    exact = trained_on_tiny()
+    half = trained_on_tiny(dtype="bfloat16")
+    assert half.score(convs) == pytest.approx(exact.score(convs), abs=2e-2)
+    assert half.score(convs) != exact.score(convs)  # it really ran in bfloat16
+    half.save(str(tmp_path / "m"))
+    reloaded = trained_on_tiny(model_path=str(tmp_path / "m"))
+    assert reloaded.score(convs) == exact.score(convs)
+    with pytest.raises(ValueError, match="float16 needs device=cuda"):
+        trained_on_tiny(dtype="float16")

@@ -1,0 +1,156 @@
+"""Speed benchmark of hf_classifier (issue "Learned detectors"; figures go in the README).
+
+Measures, on this machine, side by side in one run over the same windows of the default
+synthetic test split (the first --sample conversations, every message scored):
+
+  1. a plain `transformers` text-classification pipeline called once per window (the window
+     rendered as text exactly as hf_classifier renders it, truncated from the left);
+  2. hf_classifier's windowed streaming (`score_prefixes`: each message tokenised once,
+     windows of all conversations batched by length).
+
+It reports windows (= messages) per second for both, their ratio, the largest score
+difference, and the share of the streaming time spent outside the model's forward pass.
+
+    python scripts/bench_hf.py --model-path PATH [--sample 300] [--threads 2]
+
+PATH is a trained hf_classifier folder (`groombench-train detector=hf_classifier`); the
+script prints the core count and torch's thread count. Timings are wall-clock, one run each
+(minutes long); the machine may be shared, so compare the two numbers, not runs across days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def windows_as_text(conversations: list[Any], window: int) -> list[str]:
+    from detectors.hf_runtime import speaker_tags, turn_text
+
+    texts: list[str] = []
+    for conversation in conversations:
+        tags = speaker_tags([m.author for m in conversation])
+        turns = [turn_text(t, m.text) for t, m in zip(tags, conversation, strict=True)]
+        for end in range(1, len(turns) + 1):
+            texts.append(" [SEP] ".join(turns[max(0, end - window) : end]))
+    return texts
+
+
+def test_conversations(sample: int, root: Path) -> list[Any]:
+    from hydra import compose, initialize_config_module
+
+    from benchmarks.app import absolute_paths, load_corpus
+    from benchmarks.runner import to_messages
+
+    with initialize_config_module("configs", version_base="1.3"):
+        cfg = compose("groombench", overrides=[f"paths.root={root}"])
+    absolute_paths(cfg)
+    split = load_corpus(cfg).split("test")
+    picked = split.select(range(min(sample, len(split))))
+    return [to_messages(raw) for raw in picked["messages"]]
+
+
+def time_forward(model: Any) -> dict[str, float]:
+    """Accumulate the wall time of every forward call of ``model`` (pre/post hooks)."""
+    spent = {"seconds": 0.0, "calls": 0.0}
+    started: list[float] = []
+
+    def before(*_: Any) -> None:
+        started.append(time.perf_counter())
+
+    def after(*_: Any) -> None:
+        spent["seconds"] += time.perf_counter() - started.pop()
+        spent["calls"] += 1
+
+    model.register_forward_pre_hook(before)
+    model.register_forward_hook(after)
+    return spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model-path", required=True)
+    parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--root", default=os.environ.get("GROOMBENCH_HOME", "groombench-runs"))
+    parser.add_argument("--out", default="", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+
+    import numpy as np
+    import torch
+    from transformers import pipeline
+
+    from detectors.hf_classifier import HFClassifierDetector
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    conversations = test_conversations(args.sample, Path(args.root).resolve())
+    n_windows = sum(len(c) for c in conversations)
+    detector = HFClassifierDetector(model_path=args.model_path, progress=False)
+    texts = windows_as_text(conversations, detector.window)
+    assert len(texts) == n_windows
+
+    pipe = pipeline(
+        "text-classification",
+        model=args.model_path,
+        device="cpu",
+        top_k=None,
+    )
+    pipe.tokenizer.truncation_side = "left"
+    label = detector._model.config.id2label[detector._positive]
+    started = time.perf_counter()
+    baseline = []
+    for text in texts:
+        rows = pipe(text, truncation=True, max_length=detector.max_length)
+        rows = rows[0] if isinstance(rows[0], list) else rows
+        baseline.append(next(r["score"] for r in rows if r["label"] == label))
+    pipeline_s = time.perf_counter() - started
+
+    fresh = HFClassifierDetector(model_path=args.model_path, progress=False)
+    forward = time_forward(fresh._model)
+    started = time.perf_counter()
+    traces = fresh.score_prefixes(conversations)
+    streaming_s = time.perf_counter() - started
+    ours = np.array([s for trace in traces for s in trace])
+    # The same, in bfloat16 (faster on CPUs with bf16 instructions; not exact).
+    half = HFClassifierDetector(model_path=args.model_path, progress=False, dtype="bfloat16")
+    started = time.perf_counter()
+    half_traces = half.score_prefixes(conversations)
+    half_s = time.perf_counter() - started
+    halves = np.array([s for trace in half_traces for s in trace])
+    figures = {
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "conversations": len(conversations),
+        "windows": n_windows,
+        "window": detector.window,
+        "max_length": detector.max_length,
+        "pipeline_seconds": round(pipeline_s, 2),
+        "pipeline_windows_per_s": round(n_windows / pipeline_s, 1),
+        "streaming_seconds": round(streaming_s, 2),
+        "streaming_windows_per_s": round(n_windows / streaming_s, 1),
+        "speedup": round(pipeline_s / streaming_s, 2),
+        "max_abs_score_difference": float(np.abs(ours - np.array(baseline)).max()),
+        "share_outside_model": round(1 - forward["seconds"] / streaming_s, 4),
+        "bfloat16_windows_per_s": round(n_windows / half_s, 1),
+        "bfloat16_speedup": round(pipeline_s / half_s, 2),
+        "bfloat16_max_abs_score_difference": float(np.abs(halves - np.array(baseline)).max()),
+        "forward_calls": int(forward["calls"]),
+        "truncated_windows": int(fresh.usage().get("truncated_inputs", 0)),
+    }
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
