@@ -92,9 +92,16 @@ def resolve_device(device: str) -> str:
 
 
 def offline() -> None:
-    """Make sure nothing from the Hugging Face hub is fetched or asked for."""
+    """Make sure nothing from the Hugging Face hub is fetched or asked for; load quietly.
+
+    transformers draws a progress bar for every model it loads from a local folder; in a
+    sweep that is noise between the harness's own bars.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def speaker_tags(authors: Sequence[str]) -> list[str]:

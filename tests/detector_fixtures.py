@@ -22,5 +22,5 @@ def detector_overrides(name: str, tmp_path: Path) -> list[str]:
 
 # Test doubles register themselves on import; at the end, because they import FIXTURES.
 import tests.fake_llm  # noqa: E402  (registers llm_judge)
-import tests.fake_services  # noqa: E402, F401  (registers http and its presets)
+import tests.fake_services  # noqa: E402  (registers http and its presets)
 import tests.learned_fixtures  # noqa: E402, F401  (registers hf_classifier, embedding_similarity)
