@@ -60,24 +60,13 @@ def prepare(cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path="pkg://configs", config_name="train")
 def train(cfg: DictConfig) -> None:
-    """Fit the configured trainable detector on ``train_split`` and save it."""
-    from pathlib import Path
+    """Fit the configured trainable detector on ``train_split``, save, log and register it."""
+    from benchmarks.app import train_job
 
-    from benchmarks.app import absolute_paths, default_model_path, load_corpus, train_detector
-    from benchmarks.components import build
-    from detectors import TrainableDetector
-
-    absolute_paths(cfg)
-    corpus = load_corpus(cfg)
-    detector = build(cfg.detector)
-    if not isinstance(detector, TrainableDetector):
-        raise SystemExit(f"detector '{detector.metadata.name}' is not trainable")
-    explicit = cfg.detector.get("model_path")
-    target = Path(explicit) if explicit else default_model_path(cfg, detector, corpus)
-    if (target / "metadata.json").exists():
-        raise SystemExit(f"{target} already holds a model; remove it or set detector.model_path")
-    train_detector(detector, corpus, str(cfg.train_split), target)
-    print(
-        f"saved {detector.metadata.name} trained on {corpus.reference(str(cfg.train_split))}"
-        f" to {target}"
-    )
+    try:
+        lines = train_job(cfg)
+    except ConfigError as error:
+        log.error("%s", error)
+        print(f"groombench: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print("\n".join(lines))

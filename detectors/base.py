@@ -229,7 +229,17 @@ class Detector(ABC):
 
 
 class TrainableDetector(Detector):
-    """A detector that learns from labelled conversations and can be saved and loaded."""
+    """A detector that learns from labelled conversations and can be saved and loaded.
+
+    Attributes:
+        model_holds_corpus_text: True when the saved model folder holds text of the training
+            corpus, or something close to it (a vocabulary of its n-grams, embeddings of its
+            messages, which can be partly inverted). The harness then keeps the folder out of
+            MLflow unless the user asks (``tracking.log_models=always``). True unless a
+            detector declares otherwise, as a fine-tuned classifier's weights do.
+    """
+
+    model_holds_corpus_text: bool = True
 
     @abstractmethod
     def fit(

@@ -56,6 +56,9 @@ TRAIN_HINT = "run `groombench-train detector=hf_classifier corpus=...` or set de
 class HFClassifierDetector(TrainableDetector):
     """Score each prefix by a sequence classifier over its last ``window`` messages."""
 
+    #: Weights and the base model's tokenizer; no corpus text (MLflow may keep the folder).
+    model_holds_corpus_text = False
+
     def __init__(
         self,
         model_path: str | None = None,
