@@ -11,11 +11,8 @@ import json
 import logging
 import os
 import re
-import shutil
-import tempfile
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +23,18 @@ from benchmarks.corpora.base import Corpus
 from benchmarks.errors import ConfigError
 from benchmarks.evaluation import Evaluation, evaluate_detector
 from benchmarks.model_registry import is_registry_uri
-from benchmarks.runner import RunnerConfig, to_messages
-from benchmarks.schema import ONSET_STAGES
+from benchmarks.runner import RunnerConfig
 from benchmarks.secrets import env_references, register_env_names, scrub, secret_values
+from benchmarks.training import (
+    TRAINING_IDS_FILE,
+    log_models_setting,
+    track_training,
+    train_detector,
+)
 from detectors import Detector, TrainableDetector
 
 if TYPE_CHECKING:
-    from benchmarks.model_registry import ResolvedModel, TrainingRecord
+    from benchmarks.model_registry import ResolvedModel
 
 log = logging.getLogger(__name__)
 
@@ -58,218 +60,32 @@ def default_model_path(cfg: DictConfig, detector: Detector, corpus: Corpus) -> P
     with other hyperparameters (or on other data) is never silently reused.
     """
     reference = corpus.reference(str(cfg.train_split))
-    digest = detector_settings_digest(cfg, detector.metadata.version)
+    ignore = getattr(detector, "inference_settings", ())
+    digest = detector_settings_digest(cfg, detector.metadata.version, ignore)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", reference)
     return Path(str(cfg.paths.models)) / detector.metadata.name / f"{safe}-{digest}"
 
 
-def detector_settings_digest(cfg: DictConfig, version: str) -> str:
-    """A short hash of the detector's class, code version and settings (not its name/path)."""
-    settings = plain(cfg.detector, drop=("_target_", "model_path", "name"))
+def detector_settings_digest(cfg: DictConfig, version: str, ignore: Sequence[str] = ()) -> str:
+    """A short hash of the detector's class, code version and training settings.
+
+    Its name, model path and ``ignore`` (the detector's ``inference_settings``: device, batch
+    size...) are left out: they do not change what a model learns.
+    """
+    settings = plain(cfg.detector, drop=("_target_", "model_path", "name", *ignore))
     payload = [str(cfg.detector._target_), version, settings]
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-@dataclass(frozen=True)
-class TrainingOutcome:
-    """What :func:`train_detector` did.
-
-    Attributes:
-        seconds: wall time of ``fit`` and ``save``.
-        saved: False when a parallel job saved the same model first (this one was discarded).
-    """
-
-    seconds: float
-    saved: bool
-
-
-def message_labels(
-    conversations: Sequence[Sequence[Mapping[str, Any]]], labels: Sequence[int]
-) -> list[list[bool] | None] | None:
-    """Per conversation, one flag per message: does it show a grooming stage? None: unknown.
-
-    A message counts when its stages include any of :data:`ONSET_STAGES` (rapport alone does
-    not). Non-grooming conversations get all False. A grooming conversation with no stage
-    label on any message (not even rapport) was not annotated: None. A split without any
-    stage label gives None for the whole split.
-
-    Examples:
-        >>> convs = [[{"stages": ["rapport"]}, {"stages": ["secrecy"]}], [{"stages": []}]]
-        >>> message_labels(convs, [1, 0])
-        [[False, True], [False]]
-        >>> message_labels([[{"stages": []}], [{"stages": ["gifts"]}]], [1, 1])
-        [None, [True]]
-        >>> message_labels([[{"stages": []}]], [1]) is None
-        True
-    """
-    if not any(m.get("stages") for c in conversations for m in c):
-        return None
-    out: list[list[bool] | None] = []
-    for conversation, label in zip(conversations, labels, strict=True):
-        if label and not any(m.get("stages") for m in conversation):
-            out.append(None)
-        else:
-            out.append(
-                [
-                    bool(label) and bool(ONSET_STAGES.intersection(m.get("stages") or ()))
-                    for m in conversation
-                ]
-            )
-    return out
-
-
-def train_detector(
-    detector: TrainableDetector, corpus: Corpus, split: str, target: Path
-) -> TrainingOutcome:
-    """Fit ``detector`` on ``corpus[split]`` and save it to ``target`` atomically.
-
-    Stage labels, where the split has them, reach ``fit`` as ``message_labels`` (see
-    :func:`message_labels`); the messages the detector sees never carry them.
-    """
-    data = corpus.split(split)
-    log.info(
-        "training %s on %s (%d conversations)",
-        detector.metadata.name,
-        corpus.reference(split),
-        len(data),
-    )
-    labels = [int(y) for y in data["label"]]
-    if len(set(labels)) < 2:
-        raise ConfigError(
-            f"cannot train {detector.metadata.name}: split '{split}' of corpus "
-            f"'{corpus.info.name}' holds only label {labels[0] if labels else '(none)'}; a "
-            "training split needs grooming and non-grooming conversations (set train_split)"
-        )
-    raw = list(data["messages"])
-    conversations = [to_messages(messages) for messages in raw]
-    flags = message_labels(raw, labels)
-    started = time.perf_counter()
-    detector.fit(conversations, labels, trained_on=corpus.reference(split), message_labels=flags)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target, then rename: a parallel job never sees half a model.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    detector.save(str(staging))
-    seconds = time.perf_counter() - started
-    # Ids only (no text): lets any later evaluation detect overlap with the training data,
-    # however the corpus is loaded (other splits option, segments or complete chats).
-    ids = sorted(corpus.unit_ids(split))
-    (staging / TRAINING_IDS_FILE).write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+def _detector_choice(cfg: DictConfig) -> str:
+    """The detector's config name as the user chose it (for commands in error messages)."""
     try:
-        staging.rename(target)
-    except OSError:  # another job won the race; its model is equivalent (same data, same seed)
-        log.info("model %s appeared meanwhile; keeping it", target)
-        shutil.rmtree(staging, ignore_errors=True)
-        return TrainingOutcome(seconds=seconds, saved=False)
-    return TrainingOutcome(seconds=seconds, saved=True)
+        from hydra.core.hydra_config import HydraConfig
 
-
-def track_training(
-    cfg: DictConfig,
-    detector: TrainableDetector,
-    corpus: Corpus,
-    target: Path,
-    outcome: TrainingOutcome,
-    *,
-    log_model: bool,
-) -> TrainingRecord:
-    """Log a training to MLflow; with ``log_model``, log and register the saved model too.
-
-    ``log_model`` comes from :func:`benchmarks.model_registry.logs_model` (``tracking.log_models``),
-    checked before training so that a typo costs no training.
-    """
-    from benchmarks import tracking
-    from benchmarks.model_registry import DEFAULT_REGISTER_AS, log_training, registered_name
-    from benchmarks.provenance import software_versions
-
-    split = str(cfg.train_split)
-    config = public_config(cfg)
-    params = {
-        "detector": config.detector,
-        "corpus": config.corpus,
-        "train_split": split,
-        "seed": config.get("seed"),
-    }
-    experiment = str(cfg.tracking.get("train_experiment") or f"{cfg.tracking.experiment}-train")
-    template = cfg.tracking.get("register_as", DEFAULT_REGISTER_AS)
-    return log_training(
-        uri=tracking.resolve_uri(cfg.tracking.uri, cfg.paths.root),
-        experiment=experiment,
-        register_as=registered_name(template, detector.metadata.name),
-        params=OmegaConf.to_container(OmegaConf.create(params), resolve=True),  # type: ignore[arg-type]
-        detector=detector,
-        corpus_tags={
-            "groombench.corpus": corpus.info.name,
-            "groombench.corpus_sha256": corpus.fingerprint,
-            "groombench.split": split,
-            "groombench.model_path": str(target),
-        },
-        model_dir=target,
-        seconds=outcome.seconds,
-        software=software_versions(),
-        log_model=log_model,
-    )
-
-
-def log_models_setting(cfg: DictConfig, detector: TrainableDetector) -> bool:
-    """Whether this training's model goes to MLflow (``tracking.log_models``).
-
-    :func:`benchmarks.model_registry.logs_model` decides, from the setting and whether the
-    detector's saved folder holds corpus text.
-    """
-    from benchmarks.model_registry import logs_model
-
-    holds_text = bool(getattr(detector, "model_holds_corpus_text", True))
-    return logs_model(cfg.tracking.get("log_models", "auto"), holds_text=holds_text)
-
-
-def kept_local_note(detector: TrainableDetector) -> str:
-    """Why a trained model was not uploaded, and how to upload it."""
-    return (
-        f"{detector.metadata.name}'s model folder holds corpus text, so it stays local and is "
-        "not registered; add tracking.log_models=always to upload and register it"
-    )
-
-
-def train_job(cfg: DictConfig) -> list[str]:
-    """``groombench-train``: fit, save, log and register the configured detector.
-
-    Returns:
-        Lines for the user: where the model went, and its MLflow run and registered version.
-    """
-    absolute_paths(cfg)
-    register_env_names(env_references(OmegaConf.to_container(cfg, resolve=False)))
-    explicit = cfg.detector.get("model_path")
-    if is_registry_uri(explicit):
-        raise ConfigError(
-            f"detector.model_path={explicit} names a registered model; groombench-train trains "
-            "a new one and registers it as the next version (tracking.register_as): drop "
-            "detector.model_path, or set it to a local folder"
-        )
-    corpus = load_corpus(cfg)
-    detector = build(cfg.detector)
-    if not isinstance(detector, TrainableDetector):
-        raise ConfigError(
-            f"detector '{detector.metadata.name}' is not trainable; choose a detector that "
-            "subclasses TrainableDetector (e.g. detector=tfidf_lr)"
-        )
-    target = Path(str(explicit)) if explicit else default_model_path(cfg, detector, corpus)
-    if (target / "metadata.json").exists():
-        raise ConfigError(f"{target} already holds a model; remove it or set detector.model_path")
-    upload = log_models_setting(cfg, detector)
-    outcome = train_detector(detector, corpus, str(cfg.train_split), target)
-    lines = [
-        f"saved {detector.metadata.name} trained on {corpus.reference(str(cfg.train_split))}"
-        f" to {target} ({outcome.seconds:.1f} s)"
-    ]
-    if cfg.tracking.enabled and outcome.saved:
-        record = track_training(cfg, detector, corpus, target, outcome, log_model=upload)
-        lines.append(f"logged MLflow run {record.run_id} (experiment '{record.experiment}')")
-        if record.model_uri:
-            lines.append(f"registered {record.model_uri}")
-        elif not upload and str(cfg.tracking.get("log_models", "auto")) == "auto":
-            lines.append(kept_local_note(detector))
-    return lines
+        return str(HydraConfig.get().runtime.choices["detector"])
+    except (ImportError, ValueError, KeyError):
+        return str(cfg.detector.get("name") or "<detector>")
 
 
 def _training_overrides(name: str) -> list[str]:
@@ -285,9 +101,6 @@ def _training_overrides(name: str) -> list[str]:
         f"detector={name}",
         *(o for o in task if o.lstrip("+~").startswith(keep) and not o.startswith("detector=")),
     ]
-
-
-TRAINING_IDS_FILE = "training_ids.txt"
 
 
 def training_ids(cfg: DictConfig, detector: Detector, corpus: Corpus) -> set[str] | None:
@@ -343,6 +156,15 @@ def prepare_detector(cfg: DictConfig, corpus: Corpus) -> Detector:
     folder holds corpus text; see :func:`log_models_setting`).
     """
     registered = resolve_registry_model(cfg, update=False)
+    explicit = cfg.detector.get("model_path")
+    if explicit and not registered and not Path(str(explicit)).expanduser().exists():
+        # Never train or score something else than the model the user named.
+        raise ConfigError(
+            f"detector.model_path {explicit} does not exist; train a model into it with "
+            f"`groombench-train detector={_detector_choice(cfg)} "
+            f"detector.model_path={explicit}`, fix the path, or drop detector.model_path to "
+            "use (and train when missing) the default model for this corpus"
+        )
     overrides = {"model_path": str(registered.folder)} if registered else {}
     built = build(cfg.detector, **overrides)
     if not isinstance(built, Detector):

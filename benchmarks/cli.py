@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+
+# No network at run time: the Hugging Face libraries read these once, when first imported, so
+# they are set before anything imports them. A user may still set them to 0 on purpose.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -61,7 +68,7 @@ def prepare(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path="pkg://configs", config_name="train")
 def train(cfg: DictConfig) -> None:
     """Fit the configured trainable detector on ``train_split``, save, log and register it."""
-    from benchmarks.app import train_job
+    from benchmarks.training import train_job
 
     try:
         lines = train_job(cfg)

@@ -237,9 +237,13 @@ class TrainableDetector(Detector):
             messages, which can be partly inverted). The harness then keeps the folder out of
             MLflow unless the user asks (``tracking.log_models=always``). True unless a
             detector declares otherwise, as a fine-tuned classifier's weights do.
+        inference_settings: see below.
     """
 
     model_holds_corpus_text: bool = True
+    #: Config keys that change how a trained model runs, not what it learns (device, batch
+    #: size, progress bars...): changing one does not call for another model.
+    inference_settings: tuple[str, ...] = ()
 
     @abstractmethod
     def fit(

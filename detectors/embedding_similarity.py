@@ -167,6 +167,8 @@ class EmbeddingSimilarityDetector(TrainableDetector):
         name: the config's name.
     """
 
+    inference_settings = ("batch_size", "device", "progress")
+
     def __init__(
         self,
         model_path: str | None = None,
@@ -211,8 +213,8 @@ class EmbeddingSimilarityDetector(TrainableDetector):
         self._weights: tuple[float, ...] = ()
         self._bias = 0.0
         self.metadata = self._metadata(())
-        if model_path and (Path(model_path) / META_FILE).exists():
-            self.load(model_path)
+        if model_path and (Path(model_path).expanduser() / META_FILE).exists():
+            self.load(str(Path(model_path).expanduser()))
 
     def _metadata(self, trained_on: tuple[str, ...]) -> DetectorMetadata:
         return DetectorMetadata(

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detectors.base import Conversation, DetectorMetadata, TrainableDetector, checkpoints
+from detectors.hf_fast import cls_logits, supports_cls_shortcut
 from detectors.hf_loading import load_classifier, model_max_length, positive_index
 from detectors.hf_runtime import (
     MINILM,
@@ -58,6 +59,16 @@ class HFClassifierDetector(TrainableDetector):
 
     #: Weights and the base model's tokenizer; no corpus text (MLflow may keep the folder).
     model_holds_corpus_text = False
+    inference_settings = (
+        "batch_size",
+        "max_batch_tokens",
+        "device",
+        "dtype",
+        "cls_shortcut",
+        "score_every",
+        "positive_label",
+        "progress",
+    )
 
     def __init__(
         self,
@@ -66,9 +77,10 @@ class HFClassifierDetector(TrainableDetector):
         window: int = 50,
         max_length: int = 256,
         batch_size: int = 32,
-        max_batch_tokens: int = 8192,
+        max_batch_tokens: int = 4096,
         device: str = "cpu",
         dtype: str = "float32",
+        cls_shortcut: bool = True,
         score_every: int = 1,
         positive_label: str | int = "grooming",
         epochs: int = 2,
@@ -102,6 +114,8 @@ class HFClassifierDetector(TrainableDetector):
         if dtype == "float16" and not self.device.startswith("cuda"):
             raise ValueError("dtype float16 needs device=cuda; on CPU use bfloat16 or float32")
         self.dtype = str(dtype)
+        # BERT classifiers: compute the last layer at [CLS] only (exact; detectors.hf_fast).
+        self.cls_shortcut = bool(cls_shortcut)
         self._inference: Any = None
         self.score_every = int(score_every)
         self.positive_label = positive_label
@@ -128,8 +142,8 @@ class HFClassifierDetector(TrainableDetector):
         self._usage = Usage()
         self.metadata = self._metadata((), "")
         offline()
-        if model_path and Path(model_path).exists():
-            self.load(model_path)
+        if model_path and Path(model_path).expanduser().exists():
+            self.load(str(Path(model_path).expanduser()))
         elif model_path and ("://" in model_path or model_path.startswith("models:/")):
             resolve_model_folder(model_path, "detector.model_path")  # raises: says what to do
 
@@ -164,6 +178,7 @@ class HFClassifierDetector(TrainableDetector):
         model, tokenizer = load_classifier(folder, self.device, base=False)
         meta_file = folder / META_FILE
         meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+        self._usage = Usage()
         saved = meta.get("params", {})
         for key in ("window", "max_length"):
             if key in saved and saved[key] != getattr(self, key):
@@ -259,9 +274,13 @@ class HFClassifierDetector(TrainableDetector):
             return np.zeros(0)
         assert self._tokens is not None
         positive, model = self._positive, self._inference_model()
+        shortcut = self.cls_shortcut and supports_cls_shortcut(model)
 
         def forward(ids: Any, mask: Any) -> NDArray[np.float32]:
-            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+            if shortcut:
+                logits = cls_logits(model, ids, mask).float()
+            else:
+                logits = model(input_ids=ids, attention_mask=mask).logits.float()
             if logits.shape[-1] == 1:
                 probs = logits[:, 0].sigmoid()
             else:
@@ -321,7 +340,8 @@ class HFClassifierDetector(TrainableDetector):
                 ids, cut = assemble(
                     [part], tokenizer.cls_token_id, tokenizer.sep_token_id, self.max_length
                 )
-                self._usage.add("truncated_inputs", int(cut))
+                if cut:
+                    self._usage.add("truncated_inputs")
                 sequences.append(ids)
         probs = self.probabilities(sequences).tolist()
         out: list[list[float]] = []
@@ -340,7 +360,10 @@ class HFClassifierDetector(TrainableDetector):
             authors = list(dict.fromkeys(m.author for m in conversation))
             owners.append(authors)
             parts.extend(tuple(m for m in conversation if m.author == a) for a in authors)
-        scores = self.score(parts) if parts else []
+        # The window at each author's last message, whatever score_every says: an author-level
+        # decision is made once, on everything they wrote.
+        windows = [self._windows(part, [len(part)])[0] for part in parts]
+        scores = [float(p) for p in self.probabilities(windows)]
         out: list[dict[str, float]] = []
         start = 0
         for authors in owners:
@@ -357,10 +380,33 @@ class HFClassifierDetector(TrainableDetector):
         trained_on: str,
         message_labels: Sequence[Sequence[bool] | None] | None = None,
     ) -> None:
+        import torch
+
         base = resolve_model_folder(self.base_model, "detector.base_model")
+        previous = (self._model, self._tokens, self._positive, self._inference)
+        # The new classification head is drawn from torch's generator: seed it first, or two
+        # trainings with the same seed start from different heads.
+        torch.manual_seed(self.settings.seed)
         model, tokenizer = load_classifier(base, self.device, base=True)
         self._set_model(model, tokenizer)
-        self._usage = Usage()
+        try:
+            self._fine_tune(conversations, labels, message_labels)
+        except BaseException:
+            # A failed fit leaves the detector as it was, never with a half-trained model.
+            self._model, self._tokens, self._positive, self._inference = previous
+            raise
+        finally:
+            self._usage = Usage()  # training windows are not the evaluation's truncations
+        self.metadata = self._metadata((trained_on,), self.base_model)
+
+    def _fine_tune(
+        self,
+        conversations: Sequence[Conversation],
+        labels: Sequence[int],
+        message_labels: Sequence[Sequence[bool] | None] | None,
+    ) -> None:
+        assert self._tokens is not None
+        tokenizer = self._tokens.tokenizer
         seed = self.settings.seed
         train_ids, val_ids = split_validation(
             len(conversations), labels, self.validation_fraction, seed
@@ -391,7 +437,7 @@ class HFClassifierDetector(TrainableDetector):
             )
         log.info(
             "fine-tuning %s on %d windows (%d for validation)",
-            base,
+            self.base_model,
             len(train[0]),
             len(validation[0]),
         )
@@ -417,7 +463,6 @@ class HFClassifierDetector(TrainableDetector):
             "training_seconds": round(outcome.seconds, 3),
             "stage_labels": message_labels is not None,
         }
-        self.metadata = self._metadata((trained_on,), self.base_model)
 
     def save(self, path: str) -> None:
         self._require_fitted()
@@ -430,7 +475,6 @@ class HFClassifierDetector(TrainableDetector):
             "name": self.metadata.name,
             "version": self.metadata.version,
             "base_model": self.base_model,
-            "base_model_folder": str(self._model.config.name_or_path or ""),
             "trained_on": list(self.metadata.trained_on),
             "seed": self.settings.seed,
             "labels": {str(k): v for k, v in self._model.config.id2label.items()},

@@ -99,6 +99,12 @@ def offline() -> None:
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import sys
+
+    hub = sys.modules.get("huggingface_hub.constants")
+    if hub is not None and os.environ["HF_HUB_OFFLINE"] not in ("0", "false", "False"):
+        # huggingface_hub reads the variable once, at import (datasets imports it first).
+        hub.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -147,13 +153,15 @@ class TokenCache:
 
     def ids(self, texts: Sequence[str]) -> list[tuple[int, ...]]:
         """Return the token ids of each text."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._ids))
+        found = {t: self._ids[t] for t in dict.fromkeys(texts) if t in self._ids}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            if len(self._ids) + len(missing) > self.max_entries:
-                self._ids.clear()
             encoded = self.tokenizer(missing, add_special_tokens=False)["input_ids"]
-            self._ids.update(zip(missing, (tuple(e) for e in encoded), strict=True))
-        return [self._ids[t] for t in texts]
+            found.update(zip(missing, (tuple(e) for e in encoded), strict=True))
+            if len(self._ids) + len(missing) > self.max_entries:
+                self._ids.clear()  # bounded memory; this call's answer is already in hand
+            self._ids.update((t, found[t]) for t in missing)
+        return [found[t] for t in texts]
 
 
 def assemble(

@@ -29,7 +29,8 @@ USAGE_DEFINITIONS = {
     "prompt_tokens": "prompt tokens the server reported for the answers it gave",
     "completion_tokens": "completion tokens the server reported for the answers it gave",
     # Learned detectors (hf_classifier, embedding_similarity).
-    "truncated_inputs": "model inputs longer than the model accepts, cut from the oldest message",
+    "truncated_inputs": "model inputs longer than max_length tokens, cut to fit (hf_classifier: "
+    "a window's oldest tokens; embedding_similarity: a message's end)",
 }
 
 

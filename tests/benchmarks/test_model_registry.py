@@ -15,10 +15,11 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from benchmarks.app import run_job, train_job
+from benchmarks.app import run_job
 from benchmarks.errors import ConfigError
 from benchmarks.leaderboard import mlflow_rows, result_row
 from benchmarks.results import RunResult
+from benchmarks.training import train_job
 from tests.benchmarks.registry_detectors import CURVES, saved_received
 from tests.helpers import cli, write_jsonl
 

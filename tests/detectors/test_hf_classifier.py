@@ -12,10 +12,11 @@ import pytest
 from detectors import Message
 from detectors.hf_classifier import HFClassifierDetector
 from detectors.hf_runtime import speaker_tags, turn_text
-from tests.helpers import neutral_conversation
+from tests.helpers import assert_nested_close, neutral_conversation
 from tests.learned_fixtures import build_tiny_bert, shared_tiny_bert
 
 CUE = "dont tell anyone our secret"
+SMALL: dict[str, object] = {"epochs": 1, "max_length": 64, "progress": False}
 
 
 def trained_on_tiny(**overrides: object) -> HFClassifierDetector:
@@ -175,6 +176,68 @@ def test_early_stopping_keeps_the_best_validation_weights() -> None:
     assert detector.training_curves()[-1]["val_loss"] > best  # it got worse, then stopped
 
 
+def test_fine_tune_returns_with_the_best_weights_restored() -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    from detectors.hf_training import TrainSettings, evaluate, fine_tune
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(shared_tiny_bert()))
+    rng = random.Random(0)
+    inputs = [[2, *(rng.randrange(5, 60) for _ in range(rng.randint(1, 12))), 3] for _ in range(90)]
+    labels = [int(6 in x or 7 in x) for x in inputs]
+    settings = TrainSettings(
+        epochs=5, learning_rate=0.05, eval_every=2, patience=2, train_batch_size=8, progress=False
+    )
+    validation = (inputs[60:], labels[60:])
+    outcome = fine_tune(
+        model, (inputs[:60], labels[:60]), validation, pad_id=0, device="cpu", settings=settings
+    )
+    assert outcome.best_val_loss < outcome.curves[-1]["val_loss"]  # the last state was worse
+    loss, _ = evaluate(model, validation, pad_id=0, device="cpu")
+    assert loss == pytest.approx(outcome.best_val_loss, abs=1e-6)
+
+
+def test_a_new_head_is_seeded_so_training_repeats_exactly(tmp_path: Path) -> None:
+    encoder = build_tiny_bert(tmp_path / "encoder", head=False)  # fit must draw a new head
+    train, labels = corpus(0, 30)
+    test, _ = corpus(1, 6)
+
+    def trained(seed: int) -> list[float]:
+        detector = HFClassifierDetector(
+            base_model=str(encoder), max_train_windows=60, eval_every=4, seed=seed, **SMALL
+        )
+        detector.fit(train, labels, trained_on="x@0:train")
+        return detector.score(test)
+
+    assert trained(0) == trained(0)
+    assert trained(0) != trained(1)
+
+
+def test_a_failed_fit_leaves_the_detector_as_it_was() -> None:
+    convs, _ = corpus(0, 10)
+    detector = trained_on_tiny()
+    before = detector.score(convs)
+    detector.base_model = str(shared_tiny_bert())
+    with pytest.raises(ValueError, match="one class"):
+        detector.fit(convs, [1] * 10, trained_on="x@0:train")
+    assert detector.score(convs) == before and detector.metadata.trained_on == ()
+
+
+def test_the_token_cache_stays_bounded_and_right() -> None:
+    from transformers import AutoTokenizer
+
+    from detectors.hf_runtime import TokenCache
+
+    tokenizer = AutoTokenizer.from_pretrained(str(shared_tiny_bert()))
+    cache = TokenCache(tokenizer, max_entries=3)
+    first = cache.ids(["hi", "hello you", "pizza"])
+    # Two known texts and two new ones overflow the cache: the answer must still be whole.
+    mixed = cache.ids(["hi", "pizza", "movie later", "hi", "game"])
+    expected = tokenizer(["hi", "pizza", "movie later", "hi", "game"], add_special_tokens=False)
+    assert mixed == [tuple(x) for x in expected["input_ids"]]
+    assert first[0] == mixed[0] and len(cache._ids) <= 3
+
+
 def test_three_labels_and_a_single_logit(tmp_path: Path) -> None:
     three = build_tiny_bert(tmp_path / "three", num_labels=3, id2label={0: "a", 1: "b", 2: "c"})
     conv = neutral_conversation(random.Random(8), 4)
@@ -240,3 +303,19 @@ def test_bfloat16_scores_near_float32_and_saves_float32(tmp_path: Path) -> None:
     assert reloaded.score(convs) == exact.score(convs)
     with pytest.raises(ValueError, match="float16 needs device=cuda"):
         trained_on_tiny(dtype="float16")
+
+
+def test_the_cls_shortcut_gives_the_full_forward_pass_scores(tmp_path: Path) -> None:
+    from detectors.hf_fast import supports_cls_shortcut
+
+    rng = random.Random(9)
+    convs = [neutral_conversation(rng, rng.randint(1, 9)) for _ in range(12)]
+    for folder in (shared_tiny_bert(), build_tiny_bert(tmp_path / "three", num_labels=3)):
+        fast = trained_on_tiny(model_path=str(folder), positive_label=1, batch_size=5)
+        full = trained_on_tiny(model_path=str(folder), positive_label=1, cls_shortcut=False)
+        assert supports_cls_shortcut(fast._model)
+        assert_nested_close(fast.score_prefixes(convs), full.score_prefixes(convs), tol=1e-6)
+    encoder = build_tiny_bert(tmp_path / "encoder", head=False)
+    from transformers import AutoModel
+
+    assert not supports_cls_shortcut(AutoModel.from_pretrained(str(encoder)))
