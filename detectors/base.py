@@ -119,9 +119,19 @@ class PrefixSession(Session):
 
 
 class Detector(ABC):
-    """A grooming detector. Subclasses set :attr:`metadata` and implement :meth:`score`."""
+    """A grooming detector. Subclasses set :attr:`metadata` and implement :meth:`score`.
+
+    Attributes:
+        metadata: what results say about the detector.
+        score_tolerance: how far one input's score may move with what it is batched with.
+            0 for detectors whose arithmetic is exact per conversation; a float32 neural
+            network's matrix products round differently with the batch's shape (about 1e-7),
+            so it declares a small bound. The harness's causality check and the contract
+            tests allow this much, and no more.
+    """
 
     metadata: DetectorMetadata
+    score_tolerance: float = 0.0
 
     @abstractmethod
     def score(self, conversations: Sequence[Conversation]) -> list[float]:

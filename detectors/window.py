@@ -28,6 +28,7 @@ class WindowedDetector(Detector):
             raise ValueError(f"window must be >= 1, got {window}")
         self.inner = inner
         self.window = window
+        self.score_tolerance = inner.score_tolerance
         self.metadata = replace(
             inner.metadata,
             description=f"{inner.metadata.description} [last {window} messages only]",

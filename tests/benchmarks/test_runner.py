@@ -82,6 +82,43 @@ def test_causality_check_catches_a_detector_that_peeks(corpus) -> None:  # type:
     run(LexiconDetector(), corpus.split("all"), RunnerConfig(causality_sample=1.0, progress=False))
 
 
+class BatchWobble(Detector):
+    """Small scores that move by up to 4e-7 with the batch, as float32 networks' do."""
+
+    metadata = DetectorMetadata(name="wobble", version="1", description="test double")
+
+    def score(self, conversations: Sequence[Conversation]) -> list[float]:
+        return [1e-3 + 2e-7 * (len(conversations) % 3) for _ in conversations]
+
+    def score_prefixes(
+        self, conversations: Sequence[Conversation], every: int = 1
+    ) -> list[list[float]]:
+        from detectors import checkpoints
+
+        # Every prefix of the batch in one call, as a neural detector batches its windows.
+        points = [checkpoints(len(c), every) for c in conversations]
+        pairs = zip(conversations, points, strict=True)
+        scores = iter(self.score([c[:k] for c, ks in pairs for k in ks]))
+        return [[next(scores) for _ in ks] for ks in points]
+
+
+def test_the_causality_check_allows_the_batching_slack_a_detector_declares(corpus) -> None:  # type: ignore[no-untyped-def]
+    data = corpus.split("all")
+    config = RunnerConfig(causality_sample=1.0, progress=False)
+    # Relative moves of 4e-4 on small scores: the exact bounds call it a leak...
+    with pytest.raises(CausalityError, match="not causal"):
+        run(BatchWobble(), data, config)
+    # ...which it is not, once the detector says how much batching moves its scores.
+    declared = BatchWobble()
+    declared.score_tolerance = 1e-5
+    run(declared, data, config)
+    # The slack never hides a real peek.
+    peeking = Peeking()
+    peeking.score_tolerance = 1e-5
+    with pytest.raises(CausalityError, match="not causal"):
+        run(peeking, data, config)
+
+
 def test_a_failing_causality_recheck_does_not_stop_the_run(corpus) -> None:  # type: ignore[no-untyped-def]
     class ShortFails(Detector):
         metadata = DetectorMetadata(name="short_fails", version="1", description="test double")
