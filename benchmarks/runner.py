@@ -158,8 +158,9 @@ def check_causality(
         if not math.isclose(again[position], scores[position], rel_tol=1e-6, abs_tol=slack):
             raise CausalityError(
                 f"detector '{detector.metadata.name}' is not causal: its score at message "
-                f"{points[position]} was {scores[position]:.6g} with the whole conversation and "
-                f"{again[position]:.6g} with messages after {points[cut - 1]} removed"
+                f"{points[position]} was {scores[position]:.10g} with the whole conversation and "
+                f"{again[position]:.10g} with messages after {points[cut - 1]} removed (a detector "
+                "whose scores move with batching declares it in score_tolerance)"
             )
 
 

@@ -35,6 +35,7 @@ from detectors.base import (
     TrainableDetector,
     checkpoints,
 )
+from detectors.hf_runtime import regroup
 from detectors.sentence_encoder import (
     NEGATIVE_FILE,
     POSITIVE_FILE,
@@ -484,18 +485,3 @@ class _EvidenceSession(Session):
 
     def score(self) -> float:
         return self._detector._final_scores([np.asarray(self._evidence, dtype=np.float64)])[0]
-
-
-def regroup(flat: Sequence[float], sizes: Sequence[int]) -> list[list[float]]:
-    """Cut ``flat`` into consecutive lists of the given sizes.
-
-    Examples:
-        >>> regroup([1.0, 2.0, 3.0], [2, 0, 1])
-        [[1.0, 2.0], [], [3.0]]
-    """
-    out: list[list[float]] = []
-    start = 0
-    for size in sizes:
-        out.append(list(flat[start : start + size]))
-        start += size
-    return out

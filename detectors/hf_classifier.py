@@ -33,8 +33,11 @@ from detectors.hf_loading import load_classifier, model_max_length, positive_ind
 from detectors.hf_runtime import (
     MINILM,
     TokenCache,
+    anchor,
     assemble,
     offline,
+    progress_bar,
+    regroup,
     resolve_device,
     resolve_model_folder,
     run_batched,
@@ -290,7 +293,7 @@ class HFClassifierDetector(TrainableDetector):
                 probs = logits.softmax(dim=-1)[:, positive]
             return np.asarray(probs.cpu().numpy()[:, None], dtype=np.float32)
 
-        bar = _bar(len(sequences), self.progress)
+        bar = progress_bar(len(sequences), self.progress, "hf_classifier windows", "window")
         out = run_batched(
             sequences,
             forward,
@@ -346,13 +349,7 @@ class HFClassifierDetector(TrainableDetector):
                 if cut:
                     self._usage.add("truncated_inputs")
                 sequences.append(ids)
-        probs = self.probabilities(sequences).tolist()
-        out: list[list[float]] = []
-        start = 0
-        for conversation in conversations:
-            out.append([float(p) for p in probs[start : start + len(conversation)]])
-            start += len(conversation)
-        return out
+        return regroup(self.probabilities(sequences).tolist(), [len(c) for c in conversations])
 
     def score_authors(self, conversations: Sequence[Conversation]) -> list[dict[str, float]]:
         # Each author's own messages, as one conversation: judged on what they wrote.
@@ -366,13 +363,8 @@ class HFClassifierDetector(TrainableDetector):
         # The window at each author's last message, whatever score_every says: an author-level
         # decision is made once, on everything they wrote.
         windows = [self._windows(part, [len(part)])[0] for part in parts]
-        scores = [float(p) for p in self.probabilities(windows)]
-        out: list[dict[str, float]] = []
-        start = 0
-        for authors in owners:
-            out.append(dict(zip(authors, scores[start : start + len(authors)], strict=True)))
-            start += len(authors)
-        return out
+        scores = regroup(self.probabilities(windows).tolist(), [len(a) for a in owners])
+        return [dict(zip(a, s, strict=True)) for a, s in zip(owners, scores, strict=True)]
 
     # --- training ------------------------------------------------------------------------
 
@@ -496,28 +488,3 @@ class HFClassifierDetector(TrainableDetector):
             "curves": self._curves,
         }
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-
-
-def anchor(k: int, score_every: int) -> int:
-    """Return the message whose window scores message ``k`` when only every n-th is scored.
-
-    Windows end at message 1 and at every ``score_every``-th message; in between, the last
-    score stands. The anchor depends on ``k`` alone, so the scores stay causal.
-
-    Examples:
-        >>> [anchor(k, 5) for k in (1, 4, 5, 9, 10)]
-        [1, 1, 5, 5, 10]
-        >>> [anchor(k, 1) for k in (1, 2, 3)]
-        [1, 2, 3]
-    """
-    if score_every == 1 or k < 1:
-        return k
-    return max(1, (k // score_every) * score_every)
-
-
-def _bar(total: int, enabled: bool) -> Any:
-    if not enabled or total < 2000:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="hf_classifier windows", unit="window")

@@ -286,3 +286,44 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     """
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def regroup(flat: Sequence[Any], sizes: Sequence[int]) -> list[list[Any]]:
+    """Cut ``flat`` into consecutive lists of the given sizes.
+
+    Examples:
+        >>> regroup([1.0, 2.0, 3.0], [2, 0, 1])
+        [[1.0, 2.0], [], [3.0]]
+    """
+    out: list[list[Any]] = []
+    start = 0
+    for size in sizes:
+        out.append(list(flat[start : start + size]))
+        start += size
+    return out
+
+
+def anchor(k: int, score_every: int) -> int:
+    """Return the message whose window scores message ``k`` when only every n-th is scored.
+
+    Windows end at message 1 and at every ``score_every``-th message; in between, the last
+    score stands. The anchor depends on ``k`` alone, so the scores stay causal.
+
+    Examples:
+        >>> [anchor(k, 5) for k in (1, 4, 5, 9, 10)]
+        [1, 1, 5, 5, 10]
+        >>> [anchor(k, 1) for k in (1, 2, 3)]
+        [1, 2, 3]
+    """
+    if score_every == 1 or k < 1:
+        return k
+    return max(1, (k // score_every) * score_every)
+
+
+def progress_bar(total: int, enabled: bool, desc: str, unit: str, minimum: int = 2000) -> Any:
+    """A tqdm bar for long work (``total`` of at least ``minimum``), or None."""
+    if not enabled or total < minimum:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit)

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from detectors.hf_runtime import progress_bar
+
 log = logging.getLogger(__name__)
 
 
@@ -151,7 +153,7 @@ def fine_tune(
     step = 0
     running: list[float] = []
     started = time.perf_counter()
-    bar = _bar(total, settings.progress)
+    bar = progress_bar(total, settings.progress, "fine-tuning", "step", minimum=0)
     stopped = False
     lengths = [len(s) for s in inputs]
     for _epoch in range(settings.epochs):
@@ -249,11 +251,3 @@ def _pad(batch: Sequence[Sequence[int]], pad_id: int, device: str) -> tuple[Any,
         ids[r, : len(s)] = torch.tensor(list(s), dtype=torch.long)
         mask[r, : len(s)] = 1
     return ids.to(device), mask.to(device)
-
-
-def _bar(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="fine-tuning", unit="step")

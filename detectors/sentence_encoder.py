@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 from detectors.hf_runtime import (
     TokenCache,
     offline,
+    progress_bar,
     resolve_device,
     resolve_model_folder,
     run_batched,
@@ -425,7 +426,7 @@ class SentenceEncoder:
             )
             sequences.append(sequence)
             truncated += int(was_cut)
-        bar = _bar(len(sequences), self.progress)
+        bar = progress_bar(len(sequences), self.progress, "embedding_similarity texts", "text")
         table = run_batched(
             sequences,
             self._forward(),
@@ -463,11 +464,3 @@ def _positive(key: str, value: int) -> int:
     if int(value) < 1:
         raise ValueError(f"detector.{key} must be >= 1, got {value}")
     return int(value)
-
-
-def _bar(total: int, enabled: bool) -> Any:
-    if not enabled or total < 2000:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="embedding_similarity texts", unit="text")
