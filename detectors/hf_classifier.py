@@ -383,8 +383,8 @@ class HFClassifierDetector(TrainableDetector):
         # trainings with the same seed start from different heads.
         torch.manual_seed(self.settings.seed)
         model, tokenizer = load_classifier(base, self.device, base=True)
-        self._set_model(model, tokenizer)
         try:
+            self._set_model(model, tokenizer)
             self._fine_tune(conversations, labels, message_labels)
         except BaseException:
             # A failed fit leaves the detector as it was, never with a half-trained model.

@@ -213,14 +213,21 @@ def test_a_new_head_is_seeded_so_training_repeats_exactly(tmp_path: Path) -> Non
     assert trained(0) != trained(1)
 
 
-def test_a_failed_fit_leaves_the_detector_as_it_was() -> None:
+def test_a_failed_fit_leaves_the_detector_as_it_was(tmp_path: Path) -> None:
     convs, _ = corpus(0, 10)
     detector = trained_on_tiny()
     before = detector.score(convs)
-    detector.base_model = str(shared_tiny_bert())
+    # A head-less base: fit draws a new, random head, so a half-done fit would show.
+    detector.base_model = str(build_tiny_bert(tmp_path / "encoder", head=False))
     with pytest.raises(ValueError, match="one class"):
         detector.fit(convs, [1] * 10, trained_on="x@0:train")
     assert detector.score(convs) == before and detector.metadata.trained_on == ()
+    # So does a base model that cannot take the configured input length.
+    detector.max_length = 512
+    with pytest.raises(ValueError, match="max_length 512"):
+        detector.fit(convs, [i % 2 for i in range(10)], trained_on="x@0:train")
+    detector.max_length = 128
+    assert detector.score(convs) == before
 
 
 def test_the_token_cache_stays_bounded_and_right() -> None:
