@@ -28,23 +28,10 @@ from typing import Any
 
 from datasets import Features, List, Value
 
+from detectors.stages import STAGES as STAGES  # one list, shared with the SDK
+
 SCHEMA_VERSION = "1"
 
-#: Stage labels (DOMAIN §2): multi-label per message, never a strict sequence.
-STAGES: tuple[str, ...] = (
-    "rapport",
-    "personal_info",
-    "risk_check",
-    "compliments",
-    "exclusivity",
-    "secrecy",
-    "isolation",
-    "gifts",
-    "platform_move",
-    "image_request",
-    "approach",
-    "sexual",
-)
 #: Stages that mark the onset of grooming (rapport alone occurs in every chat).
 ONSET_STAGES: frozenset[str] = frozenset(STAGES) - {"rapport"}
 #: The first message with one of these is the escalation point.

@@ -317,19 +317,16 @@ class HFClassifierDetector(TrainableDetector):
     ) -> list[list[float]]:
         self._require_fitted()
         wanted = [[self.anchor(k) for k in checkpoints(len(c), every)] for c in conversations]
-        sequences: list[list[int]] = []
-        for conversation, anchors in zip(conversations, wanted, strict=True):
-            distinct = sorted(set(anchors))
-            sequences.extend(self._windows(conversation, distinct))
-        probs = self.probabilities(sequences)
-        out: list[list[float]] = []
-        start = 0
-        for anchors in wanted:
-            distinct = sorted(set(anchors))
-            at = {a: float(probs[start + i]) for i, a in enumerate(distinct)}
-            out.append([at[a] for a in anchors])
-            start += len(distinct)
-        return out
+        # With score_every, several checkpoints share a window: each distinct one runs once.
+        distinct = [sorted(set(anchors)) for anchors in wanted]
+        sequences = [
+            ids
+            for conversation, ends in zip(conversations, distinct, strict=True)
+            for ids in self._windows(conversation, ends)
+        ]
+        probs = regroup(self.probabilities(sequences).tolist(), [len(d) for d in distinct])
+        at = [dict(zip(ends, p, strict=True)) for ends, p in zip(distinct, probs, strict=True)]
+        return [[scores[a] for a in anchors] for anchors, scores in zip(wanted, at, strict=True)]
 
     def score_messages(self, conversations: Sequence[Conversation]) -> list[list[float]]:
         # A line alone, tagged as the speaker it was in the conversation.
@@ -416,10 +413,18 @@ class HFClassifierDetector(TrainableDetector):
                 limit,
                 seed,
             )
-            inputs = [
-                self._windows(conversations[members[w.conversation]], [w.end])[0] for w in picked
-            ]
-            return inputs, [w.label for w in picked]
+            # One pass per conversation (tags and tokens once), in the sampled order.
+            ends: dict[int, list[int]] = {}
+            for w in picked:
+                ends.setdefault(w.conversation, []).append(w.end)
+            built = {
+                (c, end): ids
+                for c, wanted in ends.items()
+                for end, ids in zip(
+                    wanted, self._windows(conversations[members[c]], wanted), strict=True
+                )
+            }
+            return [built[w.conversation, w.end] for w in picked], [w.label for w in picked]
 
         train = windows(train_ids, self.max_train_windows)
         validation = windows(

@@ -249,7 +249,7 @@ def run_batched(
     rows: list[NDArray[np.float32] | None] = [None] * len(distinct)
     with torch.inference_mode():
         for batch in length_batches([len(s) for s in distinct], batch_size, max_tokens):
-            ids, mask = _pad([distinct[i] for i in batch], pad_id)
+            ids, mask = pad_batch([distinct[i] for i in batch], pad_id)
             out = forward(ids.to(device), None if mask is None else mask.to(device))
             for r, i in enumerate(batch):
                 rows[i] = out[r]
@@ -261,7 +261,8 @@ def run_batched(
     return np.asarray(table[np.asarray(slot, dtype=np.int64)], dtype=np.float32)
 
 
-def _pad(batch: Sequence[tuple[int, ...]], pad_id: int) -> tuple[Any, Any]:
+def pad_batch(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    """Return int64 ids padded with ``pad_id`` and their attention mask (None: no padding)."""
     import torch
 
     width = max(len(s) for s in batch)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.hf_runtime import progress_bar
+from detectors.hf_runtime import pad_batch, progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -242,12 +242,5 @@ def evaluate(
 
 
 def _pad(batch: Sequence[Sequence[int]], pad_id: int, device: str) -> tuple[Any, Any]:
-    import torch
-
-    width = max(len(s) for s in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for r, s in enumerate(batch):
-        ids[r, : len(s)] = torch.tensor(list(s), dtype=torch.long)
-        mask[r, : len(s)] = 1
-    return ids.to(device), mask.to(device)
+    ids, mask = pad_batch(batch, pad_id)
+    return ids.to(device), None if mask is None else mask.to(device)

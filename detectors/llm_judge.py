@@ -34,27 +34,10 @@ from typing import Any
 from detectors.base import Message, PrefixSession, Session
 from detectors.calls import PermanentError, RetryPolicy
 from detectors.remote import RemoteDetector, unit_messages
+from detectors.stages import STAGES
 from detectors.transport import send, where
 
 logger = logging.getLogger(__name__)
-
-#: The project's stage labels (DOMAIN §2). A copy of ``benchmarks.schema.STAGES``, because the
-#: SDK may not import ``benchmarks``; a test keeps the two equal.
-STAGES: tuple[str, ...] = (
-    "rapport",
-    "personal_info",
-    "risk_check",
-    "compliments",
-    "exclusivity",
-    "secrecy",
-    "isolation",
-    "gifts",
-    "platform_move",
-    "image_request",
-    "approach",
-    "sexual",
-)
-
 
 PLACEHOLDER = "{transcript}"
 
