@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detectors.base import Conversation, DetectorMetadata, TrainableDetector, checkpoints
-from detectors.hf_fast import cls_logits, supports_cls_shortcut
+from detectors.hf_fast import guarded_logits
 from detectors.hf_loading import load_classifier, model_max_length, positive_index
 from detectors.hf_runtime import (
     MINILM,
@@ -280,11 +280,11 @@ class HFClassifierDetector(TrainableDetector):
             return np.zeros(0)
         assert self._tokens is not None
         positive, model = self._positive, self._inference_model()
-        shortcut = self.cls_shortcut and supports_cls_shortcut(model)
+        shortcut = self.cls_shortcut
 
         def forward(ids: Any, mask: Any) -> NDArray[np.float32]:
             if shortcut:
-                logits = cls_logits(model, ids, mask).float()
+                logits = guarded_logits(model, ids, mask).float()
             else:
                 logits = model(input_ids=ids, attention_mask=mask).logits.float()
             if logits.shape[-1] == 1:
