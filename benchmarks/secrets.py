@@ -80,7 +80,8 @@ def redact(text: str, values: Iterable[str]) -> str:
         >>> redact("https://x/score?key=sk-123456", {"sk-123456"})
         'https://x/score?key=***'
     """
-    for value in sorted(values, key=len, reverse=True):
+    # Longest first, ties by value: a set's order varies with the process's hash seed.
+    for value in sorted(values, key=lambda v: (-len(v), v)):
         text = text.replace(value, REDACTED)
     return text
 

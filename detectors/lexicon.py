@@ -163,7 +163,9 @@ class LexiconDetector(Detector):
             0.5125
         """
         miss = 1.0
-        for stage in stages:
+        # Sorted: float products depend on their order, and a set's order on the process's
+        # hash seed; unsorted, two identical runs differed in the last bit of some scores.
+        for stage in sorted(set(stages)):
             miss *= 1.0 - self.weights.get(stage, 0.0)
         return 1.0 - miss
 
@@ -199,7 +201,7 @@ class _LexiconSession(Session):
         self._first_seen: dict[str, int] = {}
 
     def observe(self, message: Message) -> None:
-        for stage in self._detector.stages(message.text) - self._seen:
+        for stage in sorted(self._detector.stages(message.text) - self._seen):
             self._seen.add(stage)
             self._first_seen[stage] = message.index
 

@@ -239,8 +239,8 @@ def iter_records(
     different messages raises `CorpusFileError` naming both positions.
     """
     counts = stats.counts
-    seen: dict[str, tuple[int, int]] = {}
-    by_content: set[int] = set()
+    seen: dict[str, tuple[int, bytes]] = {}
+    by_content: set[bytes] = set()
     found_predators: set[str] = set()
     kept_ids: set[str] = set()
     source = chats.name
@@ -253,9 +253,7 @@ def iter_records(
         for i, cid in enumerate(raw.ids):
             b, e = raw.begins[i], raw.ends[i]
             authors = raw.authors[b:e]
-            # Duplicate detection lives within one load, so Python's own (64-bit, per-process)
-            # hash of the messages is enough, and far cheaper than hashing their joined text.
-            digest = hash((tuple(authors), tuple(raw.times[b:e]), tuple(raw.texts[b:e])))
+            digest = _content_digest(authors, raw.times[b:e], raw.texts[b:e])
             position = raw.positions[i]
             first = seen.setdefault(cid, (position, digest))
             if first[1] != digest:
@@ -341,3 +339,17 @@ def _flush(out: _Columns, source: str, split: str, counts: dict[str, int]) -> pa
     batch = out.batch(source, split)
     counts["bad_times"] += out.bad_times
     return batch
+
+
+def _content_digest(authors: list[str], times: list[str | None], texts: list[str | None]) -> bytes:
+    """A 128-bit digest of a conversation's messages, the same in every process.
+
+    Python's ``hash`` is salted per process, so which two different conversations collide
+    (one wrongly dropped as a duplicate) would depend on the hash seed. NUL and SOH cannot occur
+    in XML 1.0 text, so joining on NUL, with SOH for a missing field, is unambiguous.
+    """
+    import hashlib
+    from itertools import chain
+
+    joined = "\x00".join("\x01" if x is None else x for x in chain(authors, times, texts))
+    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).digest()
