@@ -146,7 +146,7 @@ def print_sweep(sweep_dir: Path, uri: str | None) -> None:
     rows = disambiguate(sorted((result_row(r) for r in results), key=_by_f1))
     print()
     print(format_table(rows, ("detector", "corpus", "policy", *COLUMNS)))
-    print(f"\nresults: {sweep_dir}")
+    print(f"\nresults: {sweep_dir.resolve()}")
     print("metric definitions: results.json 'definitions'; docs/metrics.md")
     if uri:
         print(

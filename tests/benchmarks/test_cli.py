@@ -42,6 +42,8 @@ def test_sweep_prints_leaderboard_and_writes_results(sweep: Path) -> None:
     for name in ("lexicon", "tfidf_lr", "random"):
         assert name in stdout
     assert "mlflow ui --workers 1 --backend-store-uri sqlite:///" in stdout
+    (where,) = [x for x in stdout.splitlines() if x.startswith("results: ")]
+    assert Path(where.removeprefix("results: ")).is_absolute()  # as the README shows it
     results = sorted((sweep / "runs" / "outputs").glob("*/*/results.json"))
     assert len(results) == 3
     data = json.loads(results[0].read_text())
@@ -110,6 +112,59 @@ def test_recompute_under_another_policy_from_traces(sweep: Path) -> None:
     assert new.metrics["n_scored"] == original.metrics["n_scored"]
     with pytest.raises(SystemExit, match="only policy overrides"):
         recompute(folder, ["detector=random"])
+
+
+def test_recompute_recomputes_every_interval_as_a_fresh_run_would(
+    sweep: Path, tmp_path: Path
+) -> None:
+    from benchmarks.recompute import recompute
+
+    vote = ["policy=vote", "policy.min_positive=2", "policy.window=3"]
+    folder = next((sweep / "runs" / "outputs").glob("*/*_lexicon"))
+    original, new, target = recompute(folder, vote)
+    saved = json.loads((target / "results.json").read_text())
+    assert saved["audit"]["intervals"] == new.audit["intervals"]
+    # Each interval belongs to its own estimate: the new policy's metric, not the old one's.
+    moved = 0
+    for key, interval in new.audit["intervals"].items():
+        if key in new.metrics:
+            assert interval["estimate"] == pytest.approx(new.metrics[key], abs=1e-12), key
+            moved += new.metrics[key] != original.metrics[key]
+    assert moved, "the new policy should change some metric, or this test shows nothing"
+    # ...and equals what a fresh evaluation under that policy gives.
+    fresh = cli(
+        tmp_path,
+        "corpus=jsonl",
+        f"corpus.path={sweep / 'chats.jsonl'}",
+        "detector=lexicon",
+        *vote,
+        "runner.progress=false",
+        "tracking=none",
+    )
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    (result,) = (tmp_path / "runs" / "outputs").glob("*/*/results.json")
+    expected = json.loads(result.read_text())["audit"]
+    assert new.audit["intervals"] == expected["intervals"]
+    assert new.audit["bootstrap"] == expected["bootstrap"]
+    timing = ("ms_per_message_p50", "ms_per_message_p99", "messages_per_second")
+    fresh_metrics = json.loads(result.read_text())["metrics"]
+    assert {k: v for k, v in new.metrics.items() if k not in timing} == pytest.approx(
+        {k: v for k, v in fresh_metrics.items() if k not in timing}
+    )
+
+
+def test_recompute_leaves_the_audit_out_without_clusters(sweep: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from benchmarks.recompute import recompute
+
+    source = next((sweep / "runs" / "outputs").glob("*/*_lexicon"))
+    folder = tmp_path / "copy"
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("recomputed"))
+    (folder / "clusters.parquet").unlink()
+    _, new, _ = recompute(folder, ["policy=vote"])
+    assert new.audit == {}
+    assert any("audit left out" in note for note in new.notes)
 
 
 def test_unknown_choice_lists_the_options(tmp_path: Path) -> None:
