@@ -43,3 +43,32 @@ def test_cli_module_import_stays_light() -> None:
 def test_lazy_python_api() -> None:
     assert callable(benchmarks.evaluate_detector)
     assert "evaluate_detector" in benchmarks.__all__
+
+
+def test_the_lock_pins_every_dependency_inside_its_declared_range() -> None:
+    # The README installs with constraints.txt: it must cover every dependency (extras too),
+    # each at a version pyproject.toml allows, or the lock and the ranges have drifted apart.
+    import re
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(r) for r in project["dependencies"]]
+    for extra in project["optional-dependencies"].values():
+        declared += [Requirement(r) for r in extra]
+    locked = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            locked[norm(name)] = Version(version)
+    for requirement in declared:
+        version = locked.get(norm(requirement.name))
+        assert version is not None, f"{requirement.name} is not in constraints.txt"
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"constraints.txt pins {requirement.name}=={version}, outside {requirement}"
+        )
