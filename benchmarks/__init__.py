@@ -3,7 +3,7 @@
 From Python (a notebook)::
 
     from benchmarks import evaluate_detector, load_synthetic, VotePolicy
-    from detectors.lexicon import LexiconDetector
+    from detectors.classical.lexicon import LexiconDetector
 
     corpus = load_synthetic(2000, seed=0)
     evaluation = evaluate_detector(LexiconDetector(), corpus, split="test",

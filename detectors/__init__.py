@@ -1,7 +1,12 @@
 """groombench's detector SDK: implement a detector against this package alone.
 
-Adapters live one family per module (``detectors.lexicon``, ``detectors.tfidf_lr``,
-``detectors.controls``); heavy dependencies are imported inside the adapter that needs them.
+The SDK is this package's root: :mod:`detectors.base` (``Message``, ``Detector``, ``Session``,
+``TrainableDetector``, ``DetectorMetadata``), :mod:`detectors.window`, :mod:`detectors.usage`
+and :mod:`detectors.stages`. The adapters live in subpackages by family, each with its
+machinery beside it: :mod:`detectors.classical` (rules and classical models),
+:mod:`detectors.learned` (transformers, embeddings), :mod:`detectors.remote` (services) and
+:mod:`detectors.sealed` (vendors' executables). Heavy dependencies are imported inside the
+adapter that needs them, never here.
 """
 
 from detectors.base import (

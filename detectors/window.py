@@ -18,7 +18,7 @@ class WindowedDetector(Detector):
     """Score each prefix by its last ``window`` messages only.
 
     Examples:
-        >>> from detectors.controls import ConstantDetector
+        >>> from detectors.classical.controls import ConstantDetector
         >>> WindowedDetector(ConstantDetector(0.5), window=3).metadata.name
         'constant'
     """

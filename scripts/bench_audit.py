@@ -31,7 +31,7 @@ from benchmarks.corpora.synthetic.corpus import load_synthetic
 from benchmarks.evaluation import evaluate_detector
 from benchmarks.policies import ThresholdPolicy
 from benchmarks.runner import RunnerConfig
-from detectors.lexicon import LexiconDetector
+from detectors.classical.lexicon import LexiconDetector
 
 CLAIM = {
     "name": "bench",

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.loopback, 
 
 from benchmarks.corpora.synthetic.corpus import load_synthetic
 from benchmarks.runner import RunnerConfig
-from detectors.http import HttpDetector
+from detectors.remote.http import HttpDetector
 from tests.fake_services import text_score
 from tests.loopback import Faults, Loopback, Recorded
 

@@ -36,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def windows_as_text(conversations: list[Any], window: int) -> list[str]:
-    from detectors.hf_runtime import speaker_tags, turn_text
+    from detectors.learned.hf_runtime import speaker_tags, turn_text
 
     texts: list[str] = []
     for conversation in conversations:
@@ -63,7 +63,7 @@ def test_conversations(sample: int, root: Path) -> list[Any]:
 
 def time_model(detector: Any) -> dict[str, float]:
     """Accumulate the wall time the detector spends inside its model (either forward path)."""
-    import detectors.hf_classifier as module
+    import detectors.learned.hf_classifier as module
 
     spent = {"seconds": 0.0, "calls": 0.0}
     model = detector._model
@@ -103,8 +103,8 @@ def main() -> None:
     import torch
     from transformers import pipeline
 
-    from detectors.hf_classifier import HFClassifierDetector
-    from detectors.hf_runtime import chunks
+    from detectors.learned.hf_classifier import HFClassifierDetector
+    from detectors.learned.hf_runtime import chunks
 
     if args.threads:
         torch.set_num_threads(args.threads)

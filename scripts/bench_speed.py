@@ -34,8 +34,8 @@ from benchmarks.corpora.synthetic import generate_records
 from benchmarks.corpora.synthetic.corpus import load_synthetic
 from benchmarks.runner import to_messages
 from detectors import Detector, PrefixSession
-from detectors.lexicon import LexiconDetector
-from detectors.tfidf_lr import TfidfLRDetector
+from detectors.classical.lexicon import LexiconDetector
+from detectors.classical.tfidf_lr import TfidfLRDetector
 
 
 def best_of(repeats: int, action: Callable[[], Any]) -> float:

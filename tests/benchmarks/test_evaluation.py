@@ -15,8 +15,8 @@ from benchmarks.results import RunResult
 from benchmarks.runner import RunnerConfig, to_messages
 from benchmarks.traces import ERRORS_FILE, Traces
 from detectors import Conversation, Detector, DetectorMetadata
-from detectors.lexicon import LexiconDetector
-from detectors.tfidf_lr import TfidfLRDetector
+from detectors.classical.lexicon import LexiconDetector
+from detectors.classical.tfidf_lr import TfidfLRDetector
 from tests.helpers import write_jsonl
 
 QUIET = RunnerConfig(progress=False)

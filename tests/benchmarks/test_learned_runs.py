@@ -19,7 +19,7 @@ from benchmarks.app import default_model_path, load_corpus, run_job
 from benchmarks.errors import ConfigError
 from benchmarks.leaderboard import mlflow_rows, result_row
 from benchmarks.results import RunResult
-from detectors.hf_classifier import HFClassifierDetector
+from detectors.learned.hf_classifier import HFClassifierDetector
 from tests.detector_fixtures import detector_overrides
 from tests.helpers import cli, write_jsonl
 

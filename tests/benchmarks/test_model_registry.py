@@ -130,7 +130,7 @@ def test_training_logs_a_run_and_registers_a_new_version_each_time(store: Path) 
     assert len(tags["groombench.corpus_sha256"]) == 64
     assert float(tags["groombench.training_seconds"]) >= 0
     assert tags["groombench.registered_model"] == "models:/groombench-tfidf_lr/1"
-    assert params["detector._target_"] == "detectors.tfidf_lr.TfidfLRDetector"
+    assert params["detector._target_"] == "detectors.classical.tfidf_lr.TfidfLRDetector"
     assert params["corpus.path"] == str(store / "chats.jsonl")
     assert params["train_split"] == "train" and params["seed"] == "0"
     assert runs[1].data.params["seed"] == "1"

@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmarks.corpora.jsonl import load_jsonl
 from benchmarks.protocols.pan12 import AUTHORS_FILE, LINES_FILE, Pan12Protocol, evaluate
-from detectors.lexicon import LexiconDetector
+from detectors.classical.lexicon import LexiconDetector
 from tests.helpers import cli
 
 

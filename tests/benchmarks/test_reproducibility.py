@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from detectors.lexicon import LexiconDetector
+from detectors.classical.lexicon import LexiconDetector
 
 #: What may differ between two runs of one command: when it ran, how fast this machine was,
 #: and where the run root is. Everything else in results.json must be equal.

@@ -13,7 +13,7 @@ from benchmarks.policies import ThresholdPolicy
 from benchmarks.runner import CausalityError, RunnerConfig, run
 from benchmarks.traces import Traces
 from detectors import Conversation, Detector, DetectorMetadata
-from detectors.lexicon import LexiconDetector
+from detectors.classical.lexicon import LexiconDetector
 from tests.helpers import write_jsonl
 
 

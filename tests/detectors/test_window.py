@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.runner import RunnerConfig
 from detectors import Message
-from detectors.lexicon import LexiconDetector
+from detectors.classical.lexicon import LexiconDetector
 from detectors.window import WindowedDetector
 from tests.helpers import assert_nested_close, neutral_conversation
 

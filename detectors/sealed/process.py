@@ -1,12 +1,12 @@
 """Running a sealed program: one subprocess per instance, and lines to and from it on a deadline.
 
 :class:`Program` is one running instance of a vendor's executable for
-:mod:`detectors.sealed`: it starts the program in its own session with an address-space limit
-(``RLIMIT_AS``) and its stderr sent to a file or discarded, checks its ``hello``, writes each
-request line and reads the reply line with ``poll`` before a deadline, and kills the whole
-process group when the program hangs, crashes or breaks the protocol, so that the next request
-starts it afresh. The errors it raises (:class:`ExecError` and its kinds) are re-exported by
-:mod:`detectors.sealed`.
+:mod:`detectors.sealed.detector`: it starts the program in its own session with an
+address-space limit (``RLIMIT_AS``) and its stderr sent to a file or discarded, checks its
+``hello``, writes each request line and reads the reply line with ``poll`` before a deadline,
+and kills the whole process group when the program hangs, crashes or breaks the protocol, so
+that the next request starts it afresh. The errors it raises (:class:`ExecError` and its kinds)
+are re-exported by :mod:`detectors.sealed.detector`.
 
 Linux and macOS only: replies are awaited with ``poll`` and the memory limit is an rlimit.
 """

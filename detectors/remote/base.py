@@ -26,8 +26,15 @@ from detectors.base import (
     check_score,
     checkpoints,
 )
-from detectors.cache import PredictionCache, identity_digest, input_key
-from detectors.calls import GaveUp, Outcome, PermanentError, RateLimiter, RetryPolicy, call_all
+from detectors.remote.cache import PredictionCache, identity_digest, input_key
+from detectors.remote.calls import (
+    GaveUp,
+    Outcome,
+    PermanentError,
+    RateLimiter,
+    RetryPolicy,
+    call_all,
+)
 from detectors.usage import Usage
 
 Unit = Literal["message", "window", "prefix"]
@@ -86,7 +93,7 @@ class RemoteDetector(Detector):
         batch_size: inputs sent in one request (1 when the service takes one at a time).
         concurrency: requests in flight at once.
         requests_per_second: a rate limit across all requests (None: none).
-        retries: :class:`detectors.calls.RetryPolicy` fields.
+        retries: :class:`detectors.remote.calls.RetryPolicy` fields.
         price_per_call: the declared price of one successful request, for the cost in results.
         cache: the prediction-cache file (None: no cache).
         settings: everything else that can change a score (URL, model, prompt...): part of the
@@ -147,7 +154,7 @@ class RemoteDetector(Detector):
     def request(self, payloads: Sequence[str]) -> list[float]:
         """Send one request for ``payloads`` (at most ``batch_size``); return one score each.
 
-        Raise :class:`detectors.calls.TransientError` for what is worth retrying, anything
+        Raise :class:`detectors.remote.calls.TransientError` for what is worth retrying, anything
         else to give up on these inputs.
         """
 

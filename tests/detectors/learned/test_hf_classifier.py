@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from detectors import Message
-from detectors.hf_classifier import HFClassifierDetector
-from detectors.hf_runtime import speaker_tags, turn_text
+from detectors.learned.hf_classifier import HFClassifierDetector
+from detectors.learned.hf_runtime import speaker_tags, turn_text
 from tests.helpers import assert_nested_close, neutral_conversation
 from tests.learned_fixtures import build_tiny_bert, shared_tiny_bert
 
@@ -179,7 +179,7 @@ def test_early_stopping_keeps_the_best_validation_weights() -> None:
 def test_fine_tune_returns_with_the_best_weights_restored() -> None:
     from transformers import AutoModelForSequenceClassification
 
-    from detectors.hf_training import TrainSettings, evaluate, fine_tune
+    from detectors.learned.hf_training import TrainSettings, evaluate, fine_tune
 
     model = AutoModelForSequenceClassification.from_pretrained(str(shared_tiny_bert()))
     rng = random.Random(0)
@@ -233,7 +233,7 @@ def test_a_failed_fit_leaves_the_detector_as_it_was(tmp_path: Path) -> None:
 def test_the_token_cache_stays_bounded_and_right() -> None:
     from transformers import AutoTokenizer
 
-    from detectors.hf_runtime import TokenCache
+    from detectors.learned.hf_runtime import TokenCache
 
     tokenizer = AutoTokenizer.from_pretrained(str(shared_tiny_bert()))
     cache = TokenCache(tokenizer, max_entries=3)
@@ -313,7 +313,7 @@ def test_bfloat16_scores_near_float32_and_saves_float32(tmp_path: Path) -> None:
 
 
 def test_the_cls_shortcut_gives_the_full_forward_pass_scores(tmp_path: Path) -> None:
-    from detectors.hf_fast import supports_cls_shortcut
+    from detectors.learned.hf_fast import supports_cls_shortcut
 
     rng = random.Random(9)
     convs = [neutral_conversation(rng, rng.randint(1, 9)) for _ in range(12)]

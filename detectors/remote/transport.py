@@ -2,8 +2,8 @@
 
 Shared by the HTTP adapters (``http`` and its presets, ``llm_judge``). A timeout, a connection
 error, a 429 (with its ``Retry-After``), a 5xx, or a body that is not JSON (a truncated answer)
-raises :class:`detectors.calls.TransientError`; any other 4xx raises
-:class:`detectors.calls.PermanentError`. Error messages carry the method, the status and the
+raises :class:`detectors.remote.calls.TransientError`; any other 4xx raises
+:class:`detectors.remote.calls.PermanentError`. Error messages carry the method, the status and the
 URL's path only: never the query (which may hold a key) nor the answer (which may quote chat
 text).
 """
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from detectors.calls import PermanentError, TransientError
+from detectors.remote.calls import PermanentError, TransientError
 
 _local = threading.local()
 

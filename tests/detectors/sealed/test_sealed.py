@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_module
 
 from benchmarks.components import build
 from detectors import Message, checkpoints
-from detectors.sealed import (
+from detectors.sealed.detector import (
     EXAMPLE_MODULE,
     ExecCrashed,
     ExecProtocolError,

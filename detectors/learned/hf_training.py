@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.hf_runtime import pad_batch, progress_bar
+from detectors.learned.hf_runtime import pad_batch, progress_bar
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ common one, and a speaker by the skew of their recent message scores: a few stro
 messages among neutral ones. Our own implementation of that idea (docs/embedding_similarity.md):
 
 1. a message's affinity: mean cosine to its ``top_k`` nearest grooming exemplars minus that to
-   its ``top_k`` nearest non-grooming exemplars (:mod:`detectors.sentence_encoder`);
+   its ``top_k`` nearest non-grooming exemplars (:mod:`detectors.learned.sentence_encoder`);
 2. its evidence: ``sigmoid(a * affinity + b)``, calibrated on held-out messages;
 3. a conversation's score: a logistic regression on four statistics of the evidence of its
    last ``recent`` messages (:func:`window_features`).
@@ -35,8 +35,8 @@ from detectors.base import (
     TrainableDetector,
     checkpoints,
 )
-from detectors.hf_runtime import regroup
-from detectors.sentence_encoder import (
+from detectors.learned.hf_runtime import regroup
+from detectors.learned.sentence_encoder import (
     NEGATIVE_FILE,
     POSITIVE_FILE,
     ExemplarIndex,
@@ -46,7 +46,7 @@ from detectors.sentence_encoder import (
     message_flags,
     sigmoid,
 )
-from detectors.training_windows import sample_windows, split_validation
+from detectors.learned.training_windows import sample_windows, split_validation
 from detectors.usage import Usage
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from detectors import hf_fast
-from tests.detectors.test_hf_classifier import trained_on_tiny
+from detectors.learned import hf_fast
+from tests.detectors.learned.test_hf_classifier import trained_on_tiny
 from tests.helpers import neutral_conversation
 from tests.learned_fixtures import build_tiny_bert
 

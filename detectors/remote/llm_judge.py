@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from detectors.base import Message, PrefixSession, Session
-from detectors.calls import PermanentError, RetryPolicy
-from detectors.remote import RemoteDetector, unit_messages
+from detectors.remote.base import RemoteDetector, unit_messages
+from detectors.remote.calls import PermanentError, RetryPolicy
+from detectors.remote.transport import send, where
 from detectors.stages import STAGES
-from detectors.transport import send, where
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def parse_answer(
         >>> parse_answer('{"risk": 0.', risk_number=False)
         Traceback (most recent call last):
         ...
-        detectors.llm_judge.JudgeFormatError: no risk in the judge's answer (11 characters)
+        detectors.remote.llm_judge.JudgeFormatError: no risk in the judge's answer (11 characters)
         >>> parse_answer('{"risk": 0.1, "stages": ["secrecy", "vibes"]}').unknown
         1
         >>> parse_answer('{"risk": 0.3}').how
@@ -146,11 +146,11 @@ def parse_answer(
         >>> parse_answer("I cannot tell.")
         Traceback (most recent call last):
         ...
-        detectors.llm_judge.JudgeFormatError: no risk in the judge's answer (14 characters)
+        detectors.remote.llm_judge.JudgeFormatError: no risk in the judge's answer (14 characters)
         >>> parse_answer('{"risk": 7, "stages": []}')
         Traceback (most recent call last):
         ...
-        detectors.llm_judge.JudgeFormatError: the judge's risk 7 is not a number in [0, 1]
+        detectors.remote.llm_judge.JudgeFormatError: the judge's risk 7 is not a number in [0, 1]
     """
     text = content.strip()
     try:
@@ -253,7 +253,7 @@ class LLMJudgeDetector(RemoteDetector):
             ``json_object`` (not every server supports it).
         timeout: seconds to wait for one answer.
         name, version, unit, window, concurrency, requests_per_second, retries,
-            price_per_call, cache: as for :class:`detectors.remote.RemoteDetector`.
+            price_per_call, cache: as for :class:`detectors.remote.base.RemoteDetector`.
     """
 
     def __init__(

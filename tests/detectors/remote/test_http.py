@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_module
 
 from benchmarks.components import build
 from detectors import Message
-from detectors.http import HttpDetector
+from detectors.remote.http import HttpDetector
 from tests.fake_services import (
     KEYS,
     generic_answer,
@@ -459,9 +459,9 @@ def test_missing_environment_variable_names_it_and_its_config_key(
 
 
 def test_presets_say_what_they_measure() -> None:
-    configs = Path(__file__).parents[2] / "configs" / "detector"
+    configs = Path(__file__).parents[3] / "configs" / "detector"
     for name in ("openai_moderation", "perspective", "hive"):
         text = (configs / f"{name}.yaml").read_text()
         prose = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
         assert "WHAT IT MEASURES" in prose and "does NOT model the grooming process" in prose
-        assert f"name: {name}\n" in text and "_target_: detectors.http.HttpDetector" in text
+        assert f"name: {name}\n" in text and "_target_: detectors.remote.http.HttpDetector" in text

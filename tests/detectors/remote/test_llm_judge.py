@@ -14,14 +14,14 @@ from hydra import compose, initialize_config_module
 from benchmarks.components import build
 from benchmarks.schema import STAGES as SCHEMA_STAGES
 from detectors import Message
-from detectors.llm_judge import (
+from detectors.remote.base import InputFailed
+from detectors.remote.llm_judge import (
     DEFAULT_PROMPT,
     DEFAULT_SYSTEM_PROMPT,
     STAGES,
     LLMJudgeDetector,
     parse_answer,
 )
-from detectors.remote import InputFailed
 from tests.fake_llm import MODEL, PATH, FakeLLM, judge, serve, transcript_of
 from tests.loopback import Faults, Loopback
 
@@ -218,7 +218,7 @@ def test_api_key_is_sent_as_bearer_and_shown_nowhere(
 
 
 def test_temperature_above_zero_warns(server: Loopback, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="detectors.llm_judge"):
+    with caplog.at_level(logging.WARNING, logger="detectors.remote.llm_judge"):
         judge_at(server)
         assert not caplog.records
         judge_at(server, temperature=0.7)
@@ -263,7 +263,7 @@ def test_parser_edge_cases(answer: str, risk: float, how: str) -> None:
     ],
 )
 def test_parser_refuses_what_is_not_a_risk_in_range(answer: str) -> None:
-    from detectors.llm_judge import JudgeFormatError
+    from detectors.remote.llm_judge import JudgeFormatError
 
     with pytest.raises(JudgeFormatError):
         parse_answer(answer)

@@ -3,9 +3,10 @@
 A config describes the request and where the score is in the answer; no code is needed for a new
 service. :class:`HttpDetector` fills the request's templates (the ``url``, the ``headers``, the
 ``body``) with the rendered input and the secrets read from the environment, sends it with
-:func:`detectors.transport.send` and reads the score with a JMESPath expression (``score_path``).
+:func:`detectors.remote.transport.send` and reads the score with a JMESPath expression
+(``score_path``).
 Everything else (causal inputs, the prediction cache, batching, concurrency, the rate limit,
-retries, usage) comes from :class:`detectors.remote.RemoteDetector`.
+retries, usage) comes from :class:`detectors.remote.base.RemoteDetector`.
 
 Templates know three kinds of placeholder, replaced in one pass (so that a chat message that
 happens to contain ``{api_key}`` is sent as written, never with the key in it):
@@ -33,9 +34,9 @@ from urllib.parse import quote
 
 import jmespath
 
-from detectors.calls import PermanentError, RetryPolicy, TransientError
-from detectors.remote import RemoteDetector
-from detectors.transport import send, where
+from detectors.remote.base import RemoteDetector
+from detectors.remote.calls import PermanentError, RetryPolicy, TransientError
+from detectors.remote.transport import send, where
 
 TEXT = "text"
 TEXTS = "texts"
@@ -179,7 +180,7 @@ class HttpDetector(RemoteDetector):
         secrets: placeholder -> name of the environment variable that holds its value, read once
             here. The values are never stored in the identity, the repr or an error message.
         unit, window, line_format, batch_size, concurrency, requests_per_second, retries,
-        price_per_call, cache: see :class:`detectors.remote.RemoteDetector`.
+        price_per_call, cache: see :class:`detectors.remote.base.RemoteDetector`.
         timeout: seconds to wait for one answer before the request counts as failed (retried).
 
     Raises:

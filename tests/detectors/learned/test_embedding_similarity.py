@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from detectors import Message, TrainableDetector, checkpoints
-from detectors.embedding_similarity import EmbeddingSimilarityDetector
-from detectors.sentence_encoder import SentenceEncoder
+from detectors.learned.embedding_similarity import EmbeddingSimilarityDetector
+from detectors.learned.sentence_encoder import SentenceEncoder
 from tests.helpers import neutral_conversation
 from tests.learned_fixtures import build_tiny_bert, shared_tiny_bert
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from detectors import Message
-from detectors.controls import ConstantDetector, RandomDetector
-from detectors.lexicon import LexiconDetector
-from detectors.tfidf_lr import TfidfLRDetector
+from detectors.classical.controls import ConstantDetector, RandomDetector
+from detectors.classical.lexicon import LexiconDetector
+from detectors.classical.tfidf_lr import TfidfLRDetector
 from tests.helpers import assert_nested_close, neutral_conversation
 
 

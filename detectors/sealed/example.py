@@ -1,6 +1,6 @@
 """An example sealed detector program: the JSON-lines protocol of ``docs/sealed.md``, stdlib only.
 
-Run it as ``python -m detectors.sealed_example``; ``groombench detector=exec`` runs it by
+Run it as ``python -m detectors.sealed.example``; ``groombench detector=exec`` runs it by
 default. It stands in for a vendor's executable: it reads one JSON request per line on stdin,
 writes one JSON reply per line on stdout, keeps one state per open conversation and exits when
 stdin closes. It imports nothing from groombench, so it can be copied out as a template.
@@ -200,7 +200,7 @@ class Program:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and serve the protocol on stdin/stdout."""
     parser = argparse.ArgumentParser(
-        prog="python -m detectors.sealed_example",
+        prog="python -m detectors.sealed.example",
         description="Example sealed detector speaking groombench's JSON-lines protocol.",
     )
     hidden = argparse.SUPPRESS

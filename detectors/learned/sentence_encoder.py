@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from detectors.hf_runtime import (
+from detectors.learned.hf_runtime import (
     TokenCache,
     offline,
     progress_bar,
@@ -318,7 +318,7 @@ class SentenceEncoder:
 
     Args:
         encoder: a local Hugging Face model folder, or ``minilm`` (see
-            :func:`detectors.hf_runtime.resolve_model_folder`).
+            :func:`detectors.learned.hf_runtime.resolve_model_folder`).
         max_length: tokens per text, special tokens included.
         batch_size: texts per forward pass.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from detectors import Message
-from detectors.calls import RetryPolicy, call_all
-from detectors.http import HttpDetector
+from detectors.remote.calls import RetryPolicy, call_all
+from detectors.remote.http import HttpDetector
 from detectors.usage import Usage
 from tests.loopback import Loopback, Recorded
 
@@ -37,7 +37,7 @@ def test_an_interrupt_stops_queued_requests() -> None:
 
 
 def test_a_retry_wait_is_cut_short_by_an_interrupt() -> None:
-    from detectors.calls import TransientError
+    from detectors.remote.calls import TransientError
 
     def call(item: int) -> int:
         if item == 0:
