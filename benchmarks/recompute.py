@@ -87,8 +87,8 @@ def recompute_audit(
     from dataclasses import replace
 
     from benchmarks.audit.assemble import AuditSettings, metric_intervals, with_clusters
-    from benchmarks.audit.clusters import Clusters
     from benchmarks.audit.job import CLUSTERS_FILE, read_clusters
+    from benchmarks.audit.stats.clusters import Clusters
 
     old = original.audit
     if not old:

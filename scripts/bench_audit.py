@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 
 from benchmarks.audit.assemble import AuditSettings, audit_evaluation
-from benchmarks.audit.claims import load_claim
-from benchmarks.audit.clusters import conversation_clusters
-from benchmarks.audit.report import write_report
-from benchmarks.audit.subgroups import conversation_profile
+from benchmarks.audit.card.report import write_report
+from benchmarks.audit.claims.claim import load_claim
+from benchmarks.audit.stats.clusters import conversation_clusters
+from benchmarks.audit.stats.subgroups import conversation_profile
 from benchmarks.corpora.synthetic.corpus import load_synthetic
 from benchmarks.evaluation import evaluate_detector
 from benchmarks.policies import ThresholdPolicy

@@ -34,14 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.audit.bootstrap import (
+from benchmarks.audit.stats.bootstrap import (
     COMPOSITE_METRICS,
     BootstrapResult,
     BootstrapSettings,
     cluster_bootstrap,
     score_binning_check,
 )
-from benchmarks.audit.intervals import RATE_METRICS, rate_intervals
+from benchmarks.audit.stats.intervals import RATE_METRICS, rate_intervals
 from benchmarks.metrics import Outcomes
 
 

@@ -18,27 +18,27 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.audit.bootstrap import (
-    COMPOSITE_METRICS,
-    BootstrapResult,
-    BootstrapSettings,
-    cluster_bootstrap,
-)
-from benchmarks.audit.claims import (
+from benchmarks.audit.card.report import ReportCard
+from benchmarks.audit.claims.claim import Claim
+from benchmarks.audit.claims.plan import CorpusCounts, Plan, plan
+from benchmarks.audit.claims.verdicts import (
     BootstrapEvidence,
-    Claim,
     ClaimVerdict,
     Evidence,
     judge,
     rate_evidence,
 )
-from benchmarks.audit.clusters import Clusters
-from benchmarks.audit.intervals import Interval, rate_intervals
-from benchmarks.audit.operating import OperatingPoint, Scores, tpr_at_fpr
-from benchmarks.audit.power import CorpusCounts, Plan, plan
-from benchmarks.audit.prevalence import Prevalence, projection
-from benchmarks.audit.report import ReportCard
-from benchmarks.audit.subgroups import ConversationProfile, breakdown, stage_detected_before
+from benchmarks.audit.stats.bootstrap import (
+    COMPOSITE_METRICS,
+    BootstrapResult,
+    BootstrapSettings,
+    cluster_bootstrap,
+)
+from benchmarks.audit.stats.clusters import Clusters
+from benchmarks.audit.stats.intervals import Interval, rate_intervals
+from benchmarks.audit.stats.operating import OperatingPoint, Scores, tpr_at_fpr
+from benchmarks.audit.stats.prevalence import Prevalence, projection
+from benchmarks.audit.stats.subgroups import ConversationProfile, breakdown, stage_detected_before
 from benchmarks.metrics import Outcomes, detection_curve
 from benchmarks.metrics.classification import confusion_counts
 from benchmarks.policies import Policy, ThresholdPolicy
@@ -59,7 +59,7 @@ class AuditSettings:
         method: ``bca`` (percentile fallback, recorded) or ``percentile``.
         seed: bootstrap seed.
         cluster_by: ``auto``, ``author`` or ``conversation`` (see
-            :func:`benchmarks.audit.clusters.conversation_clusters`).
+            :func:`benchmarks.audit.stats.clusters.conversation_clusters`).
         calibration_split: a split (never the scored one, nor one the detector learned from)
             on which thresholds at fixed FPR are set; None skips the fixed operating points.
         target_fprs: the FPRs of the fixed operating points.
@@ -380,7 +380,7 @@ def audit_evaluation(
             r.to_dict() for r in stage_detected_before(outcomes, firsts, level=settings.level)
         ]
 
-    from benchmarks.audit.operating import det_curve_points, pr_curve_points
+    from benchmarks.audit.stats.operating import det_curve_points, pr_curve_points
 
     curves: dict[str, Any] = {}
     if 0 < int(outcomes.labels.sum()) < len(outcomes):

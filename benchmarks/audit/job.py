@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.audit.assemble import Audit, AuditSettings, audit_evaluation, claim_plan
-from benchmarks.audit.claims import Claim, load_claim, validate_split, validate_unit
-from benchmarks.audit.clusters import Clusters, conversation_clusters
+from benchmarks.audit.claims.claim import Claim, load_claim, validate_split, validate_unit
+from benchmarks.audit.stats.clusters import Clusters, conversation_clusters
 from benchmarks.corpora.base import Corpus
 from benchmarks.errors import ConfigError
 from benchmarks.evaluation import Evaluation, leakage
@@ -157,9 +157,9 @@ def audit_job(
     config_text: str,
 ) -> tuple[Evaluation, Audit]:
     """Audit a finished evaluation; write the report card; return the result with its audit."""
-    from benchmarks.audit.operating import threshold_at_fpr
-    from benchmarks.audit.report import write_report
-    from benchmarks.audit.subgroups import conversation_profile
+    from benchmarks.audit.card.report import write_report
+    from benchmarks.audit.stats.operating import threshold_at_fpr
+    from benchmarks.audit.stats.subgroups import conversation_profile
 
     settings = settings_of(cfg)
     claim = claim_of(cfg)

@@ -199,8 +199,9 @@ def test_calibration_on_all_or_overlapping_data_is_refused_before_the_run(tmp_pa
 
 def test_a_bootstrap_on_few_clusters_cannot_support_a_claim() -> None:
     from benchmarks.audit.assemble import AuditSettings, claim_evidence
-    from benchmarks.audit.claims import judge, load_claim
-    from benchmarks.audit.clusters import Clusters
+    from benchmarks.audit.claims.claim import load_claim
+    from benchmarks.audit.claims.verdicts import judge
+    from benchmarks.audit.stats.clusters import Clusters
     from benchmarks.metrics import Outcomes
 
     # Ten perfectly classified conversations in five author clusters: every resample is

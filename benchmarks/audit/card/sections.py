@@ -1,0 +1,408 @@
+"""The sections of a report card, shared by its HTML and Markdown renderings.
+
+:func:`sections` turns a :class:`~benchmarks.audit.card.model.ReportCard` into titled
+:class:`Section` objects, each a list of :class:`Block` pieces (text, warnings, subheads,
+tables, lists, preformatted text, plots); :mod:`benchmarks.audit.card.report` renders them, so the
+HTML page and the Markdown file always carry the same numbers in the same order. One builder
+per section, in :data:`SECTION_TITLES` order; :func:`fmt` writes every number ("undefined",
+never 0, for a missing one).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.audit.card.model import ReportCard, json_ready
+
+#: Section titles in page order; "Comparisons" appears only on comparison cards.
+SECTION_TITLES: tuple[str, ...] = (
+    "Verdict summary",
+    "Data",
+    "Detector",
+    "Metrics with intervals",
+    "Comparisons",
+    "Power and sample-size plan",
+    "Prevalence projection and detection cost",
+    "Operating points",
+    "Latency and detection curve",
+    "Detected before escalation, per stage",
+    "Calibration",
+    "Subgroups",
+    "Limitations of the data",
+    "Reproduction recipe",
+)
+_OUTCOMES = (
+    "Verdicts: supported = the one-sided bound clears the claimed value minus the margin; "
+    "refuted = the interval excludes the claimed value in the unfavourable direction; "
+    "inconclusive = neither (the sample size that would settle it is given)."
+)
+_METRICS_INTRO = (
+    "Each number with its interval, confidence level and the method that produced it. Plain "
+    "rates use exact Clopper-Pearson intervals when conversations are independent, and the "
+    "seeded cluster bootstrap (whole authors resampled) when authors link them; composite "
+    "metrics always the cluster bootstrap. "
+    "'undefined' means the metric has no value on this data (e.g. recall without a positive)."
+)
+_PREVALENCE_INTRO = (
+    "PPV(π) = TPR·π / (TPR·π + FPR·(1−π)) and false flags per million = FPR·(1−π)·10⁶ at each "
+    "declared deployment prevalence π, the uncertainty of TPR and FPR carried through. Test-set "
+    "precision reflects the test set's prevalence, a design choice; these are what a platform "
+    "would see."
+)
+_OPERATING_INTRO = (
+    "TPR at fixed false-positive rates, the threshold set on negatives separate from the test "
+    "set; the count of negatives above the threshold shows how noisy a low-FPR threshold is."
+)
+_LATENCY_INTRO = (
+    "Time to detection over true positives: median and 90th percentile with numpy's linear "
+    "interpolation; minutes only where the corpus has a usable clock."
+)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One piece of a section: text, warn, subhead, table, list, pre or image."""
+
+    kind: str
+    text: str = ""
+    headers: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    items: tuple[str, ...] = ()
+    png_base64: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled list of blocks."""
+
+    title: str
+    blocks: tuple[Block, ...]
+
+
+def fmt(value: Any) -> str:
+    """Format a value for display; None and NaN are "undefined".
+
+    Examples:
+        >>> [fmt(v) for v in (None, float("nan"), 3, 0.000312, 0.95, 12345.6, True)]
+        ['undefined', 'undefined', '3', '0.000312', '0.95', '12,346', 'yes']
+    """
+    value = json_ready(value)
+    if value is None:
+        return "undefined"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    if isinstance(value, int | str):
+        return str(value)
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join(fmt(v) for v in value) if value else "none"
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _interval(low: Any, high: Any) -> str:
+    low, high = json_ready(low), json_ready(high)
+    return "undefined" if low is None or high is None else f"[{fmt(low)}, {fmt(high)}]"
+
+
+def _text(text: str, kind: str = "text") -> Block:
+    return Block(kind, text=text)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Block:
+    cells = tuple(tuple(c if isinstance(c, str) else fmt(c) for c in row) for row in rows)
+    return Block("table", headers=tuple(headers), rows=cells)
+
+
+def _get(row: Any, key: str) -> Any:
+    for part in key.split("."):
+        row = row.get(part) if isinstance(row, Mapping) else None
+    return row
+
+
+def _columns(rows: Sequence[Mapping[str, Any]], spec: str) -> Block:
+    """Tabulate ``rows`` by ``spec``, a "header=key|..." string.
+
+    A key "a..b" is the interval [a, b], "a.b" a nested key; a bare header is its own key.
+    """
+    cols = [(h, k or h) for h, _, k in (part.partition("=") for part in spec.split("|"))]
+
+    def cell(row: Mapping[str, Any], key: str) -> Any:
+        if ".." in key:
+            low, high = key.split("..")
+            return _interval(_get(row, low), _get(row, high))
+        return _get(row, key)
+
+    return _table([h for h, _ in cols], [[cell(r, k) for _, k in cols] for r in rows])
+
+
+def _kv(mapping: Mapping[str, Any] | None, skip: Sequence[str] = ()) -> Block:
+    rows: list[tuple[str, Any]] = []
+    for key, value in (mapping or {}).items():
+        if key in skip:
+            continue
+        if isinstance(value, Mapping) and value:
+            rows += [(f"{key}.{k}", v) for k, v in value.items()]
+        else:
+            rows.append((str(key), value))
+    return _table(("field", "value"), rows)
+
+
+def _image(render: Callable[..., bytes], args: tuple[Any, ...], caption: str, plots: bool) -> Block:
+    if not plots:
+        return Block("image", text=caption)
+    import base64
+
+    return Block("image", text=caption, png_base64=base64.b64encode(render(*args)).decode())
+
+
+def _verdict_sentence(v: Mapping[str, Any]) -> str:
+    claimed = f"{v.get('direction') or ''} {fmt(v.get('claimed'))}".strip()
+    text = f"{v.get('metric', 'endpoint')}: claimed {claimed}"
+    if v.get("margin") is not None:
+        text += f" (margin {fmt(v['margin'])})"
+    text += (
+        f"; measured {fmt(v.get('estimate'))}, interval {_interval(v.get('low'), v.get('high'))}"
+    )
+    if v.get("bound") is not None:
+        text += f", one-sided bound {fmt(v['bound'])}"
+    if v.get("method"):
+        text += f" ({v['method']})"
+    text += f". Verdict: {v.get('outcome') or 'undefined'}"
+    text += f" ({v['reason']})." if v.get("reason") else "."
+    if v.get("needed_n") is not None:
+        text += f" About {fmt(v['needed_n'])} would be needed to settle it."
+    return text
+
+
+def _verdict(card: ReportCard, plots: bool) -> list[Block]:
+    if card.claim:
+        blocks = [_text("The claim as declared before the run:"), _kv(card.claim)]
+    else:
+        blocks = [_text("No claim was declared before this run: estimates only, no verdict.")]
+    if card.overall_verdict:
+        blocks.append(_text(f"Overall verdict: {card.overall_verdict}."))
+    if card.verdicts:
+        sentences = tuple(_verdict_sentence(v) for v in card.verdicts)
+        spec = "endpoint=metric|claimed|margin|α=alpha|estimate|interval=low..high|bound|"
+        spec += "verdict=outcome|method"
+        blocks += [Block("list", items=sentences), _text(_OUTCOMES), _columns(card.verdicts, spec)]
+    return blocks
+
+
+def _data(card: ReportCard, plots: bool) -> list[Block]:
+    blocks = [_kv(card.data, skip=("limitations", "counts"))]
+    if card.data.get("counts"):
+        blocks += [_text("Counts", "subhead"), _kv(card.data["counts"])]
+    return [*blocks, _text("Known limitations are listed under 'Limitations of the data'.")]
+
+
+def _detector(card: ReportCard, plots: bool) -> list[Block]:
+    leak = "Leakage: the detector was trained on data overlapping the test split; its numbers "
+    leak += "here are optimistic and are no evidence of performance."
+    return [_text(leak, "warn")] * bool(card.detector.get("leakage")) + [_kv(card.detector)]
+
+
+def _metrics(card: ReportCard, plots: bool) -> list[Block]:
+    rows = []
+    for name, value in card.metrics.items():
+        m = dict(value) if isinstance(value, Mapping) else {"estimate": value}
+        # A count (tp, n_positive, ...) has no interval: say so rather than "undefined".
+        has_interval = "low" in m or "high" in m
+        interval = _interval(m.get("low"), m.get("high")) if has_interval else "not applicable"
+        level = f"{100 * m['level']:g}%" if isinstance(m.get("level"), int | float) else ""
+        rows.append(
+            [
+                name,
+                m.get("estimate"),
+                interval,
+                level,
+                m.get("method") or "",
+                m.get("n", ""),
+                m.get("note") or "",
+            ]
+        )
+    heads = ("metric", "estimate", "interval", "level", "method", "n", "note")
+    blocks = [_text(_METRICS_INTRO), _table(heads, rows)]
+    if card.definitions:
+        blocks += [
+            _text("How each number is computed", "subhead"),
+            _table(("metric", "definition"), list(card.definitions.items())),
+        ]
+    no_boot = _text("No bootstrap was run: every interval above is exact or analytic.")
+    return [
+        *blocks,
+        _text("Bootstrap", "subhead"),
+        _kv(card.bootstrap) if card.bootstrap else no_boot,
+    ]
+
+
+def _comparisons(card: ReportCard, plots: bool) -> list[Block]:
+    keys: list[str] = []
+    for row in card.comparisons:
+        keys += [k for k in row if k not in keys]
+    return [_columns(card.comparisons, "|".join(keys))]
+
+
+def _plan(card: ReportCard, plots: bool) -> list[Block]:
+    no_plan = _text("No power calculation was recorded before the run.")
+    blocks = [Block("pre", text=card.plan) if card.plan else no_plan]
+    if any(v.get("needed_n") is not None for v in card.verdicts):
+        spec = "endpoint=metric|verdict=outcome|sample size that would settle it=needed_n"
+        blocks.append(_columns(card.verdicts, spec))
+    return blocks
+
+
+def _prevalence(card: ReportCard, plots: bool) -> list[Block]:
+    from benchmarks.audit.card import plots as p
+
+    blocks = [_text(_PREVALENCE_INTRO)]
+    if card.prevalence:
+        spec = "prevalence|PPV=ppv|PPV interval=ppv_low..ppv_high|false flags per million="
+        spec += "false_flags_per_million|interval=ff_low..ff_high"
+        blocks += [
+            _columns(card.prevalence, spec),
+            _image(p.prevalence_plot, (card.prevalence,), "PPV and false flags", plots),
+        ]
+    else:
+        blocks.append(_text("No deployment prevalence was declared."))
+    cost = _kv(card.detection_cost) if card.detection_cost else _text("Not computed for this run.")
+    return [*blocks, _text("Detection cost", "subhead"), cost]
+
+
+def _operating(card: ReportCard, plots: bool) -> list[Block]:
+    from benchmarks.audit.card import plots as p
+
+    det, pr = card.curves.get("det") or {}, card.curves.get("pr") or {}
+    spec = "target FPR=target_fpr|threshold|TPR=tpr|TPR interval=tpr_low..tpr_high|FPR=fpr|"
+    spec += "negatives above threshold=n_negatives_above"
+    return [
+        _text(_OPERATING_INTRO),
+        _columns(card.operating_points, spec),
+        _image(p.det_curve, (det.get("fpr"), det.get("fnr")), "DET curve", plots),
+        _image(p.pr_curve, (pr.get("precision"), pr.get("recall")), "Precision-recall", plots),
+    ]
+
+
+def _summary(unit: str, values: Any) -> list[Any]:
+    import numpy as np
+
+    xs = [float(v) for v in values or () if isinstance(v, int | float) and math.isfinite(v)]
+    if not xs:
+        return [unit, 0, None, None, None, None]
+    a = np.asarray(xs)
+    return [unit, len(xs), float(np.median(a)), float(np.percentile(a, 90)), a.min(), a.max()]
+
+
+def _latency(card: ReportCard, plots: bool) -> list[Block]:
+    from benchmarks.audit.card import plots as p
+
+    lat = card.latency
+    rows = [
+        _summary("messages (first-alert index k)", lat.get("messages")),
+        _summary("chat minutes to the alert", lat.get("minutes")),
+    ]
+    extra = {k: v for k, v in lat.items() if k not in ("messages", "minutes")}
+    curve = [c for c in card.detection_curve if isinstance(c, list | tuple) and len(c) >= 2]
+    marks = {1, 2, 3, 5, 10, 20, 50, 100, 150, 200, 500}
+    shown = curve if len(curve) <= 12 else [c for c in curve if c[0] in marks] + curve[-1:]
+    ttd = (lat.get("messages"), lat.get("minutes"))
+    return [
+        _text(_LATENCY_INTRO),
+        _table(("unit", "n", "median", "p90", "min", "max"), rows),
+        *([_kv(extra)] if extra else []),
+        _image(p.latency_histogram, ttd, "Time to detection", plots),
+        _text("Share of positives alerted by message k", "subhead"),
+        _table(("k", "share detected"), [(c[0], c[1]) for c in shown]),
+        _image(p.detection_curve, (card.detection_curve,), "Detection curve", plots),
+    ]
+
+
+def _stages(card: ReportCard, plots: bool) -> list[Block]:
+    from benchmarks.audit.stats.subgroups import STAGE_DEFINITION
+
+    rows = [
+        s | {"flag": f"too small: {s.get('reason')}" * bool(s.get("too_small"))}
+        for s in card.stage_detection
+    ]
+    spec = "stage|positives reaching it=n_reaching|alerted before=n_before|share=share.estimate|"
+    spec += "interval=share.low..share.high|method=share.method|flag"
+    return [_text(STAGE_DEFINITION), _columns(rows, spec)]
+
+
+def _calibration(card: ReportCard, plots: bool) -> list[Block]:
+    from benchmarks.audit.card import plots as p
+
+    spec = "mean score=mean_score|observed positive rate=observed_rate|count"
+    return [
+        _text("Per score bin: the mean maximum score and the observed share of positives."),
+        _columns(card.calibration, spec),
+        _image(p.calibration_plot, (card.calibration,), "Calibration", plots),
+    ]
+
+
+def _subgroups(card: ReportCard, plots: bool) -> list[Block]:
+    from benchmarks.audit.card import plots as p
+    from benchmarks.audit.stats.subgroups import MAX_WIDTH, MIN_NEGATIVES, MIN_POSITIVES
+
+    intro = (
+        "Exact Clopper-Pearson intervals per subgroup, unadjusted for multiplicity and treating "
+        "conversations as independent (too narrow where one author has several): they "
+        f"describe, they do not decide. A rate is informative with at least {MIN_POSITIVES} "
+        f"positives (recall) or {MIN_NEGATIVES} negatives (FPR) and an interval at most "
+        f"{MAX_WIDTH:g} wide; a row is 'too small' when neither recall nor FPR is."
+    )
+    rows = [
+        r | {"flag": "too small: " * bool(r.get("too_small")) + str(r.get("reason") or "")}
+        for r in card.subgroups
+    ]
+    spec = "attribute|value|n|positives=n_positive|negatives=n_negative"
+    for name in ("recall", "fpr", "precision"):
+        spec += f"|{name}={name}.estimate|interval={name}.low..{name}.high"
+    return [
+        _text(intro),
+        _columns(rows, spec + "|flag"),
+        _image(p.forest_plot, (card.subgroups,), "Recall by subgroup", plots),
+    ]
+
+
+def _limitations(card: ReportCard, plots: bool) -> list[Block]:
+    items = [str(x) for x in card.data.get("limitations") or ()]
+    items.append("Intervals cover sampling variation only, not errors in the labels.")
+    blocks = [Block("list", items=tuple(items))]
+    if card.notes:
+        blocks += [_text("Notes on this run", "subhead"), Block("list", items=tuple(card.notes))]
+    return blocks
+
+
+def _reproduction(card: ReportCard, plots: bool) -> list[Block]:
+    blocks = []
+    for key, title in (("command", "Command"), ("config", "Configuration")):
+        if card.reproduction.get(key):
+            blocks += [_text(title, "subhead"), Block("pre", text=fmt(card.reproduction[key]))]
+    rest = _kv(card.reproduction, skip=("command", "config"))
+    return [*blocks, _text("Seeds, versions and commit", "subhead"), rest]
+
+
+_BUILDERS = (
+    _verdict, _data, _detector, _metrics, _comparisons, _plan, _prevalence,
+    _operating, _latency, _stages, _calibration, _subgroups, _limitations, _reproduction,
+)  # fmt: skip
+
+
+def sections(card: ReportCard, *, plots: bool) -> list[Section]:
+    """Return the card's sections in page order; ``plots`` renders the PNGs (HTML only)."""
+    return [
+        Section(title, tuple(build(card, plots)))
+        for title, build in zip(SECTION_TITLES, _BUILDERS, strict=True)
+        if title != "Comparisons" or card.comparisons
+    ]
+
+
+def section_titles(card: ReportCard | None = None) -> tuple[str, ...]:
+    """Return the section titles in page order ("Comparisons" only when the card has any)."""
+    return tuple(t for t in SECTION_TITLES if t != "Comparisons" or (card and card.comparisons))
