@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING, NoReturn
 
 # No network at run time: the Hugging Face libraries read these once, when first imported, so
 # they are set before anything imports them. A user may still set them to 0 on purpose.
@@ -18,11 +19,34 @@ from omegaconf import DictConfig
 
 from benchmarks.errors import ConfigError
 
+if TYPE_CHECKING:
+    from benchmarks.jobplan import JobPlan
+
 log = logging.getLogger("groombench")
 
 
 def _output_dir() -> str:
     return str(HydraConfig.get().runtime.output_dir)
+
+
+def _plan(cfg: DictConfig) -> JobPlan:
+    """Read the composed config once (with what Hydra knows of the command line)."""
+    from benchmarks.jobplan import build_plan
+
+    try:
+        hydra_cfg = HydraConfig.get()
+        choice: str | None = str(hydra_cfg.runtime.choices["detector"])
+        task: list[str] = list(hydra_cfg.overrides.task)
+    except (ValueError, KeyError):
+        choice, task = None, []
+    return build_plan(cfg, detector_choice=choice, task_overrides=task)
+
+
+def _fail(error: ConfigError) -> NoReturn:
+    # Something to change in the command or the data: one clear line, no traceback.
+    log.error("%s", error)
+    print(f"groombench: error: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 
 @hydra.main(version_base="1.3", config_path="pkg://configs", config_name="groombench")
@@ -31,22 +55,16 @@ def main(cfg: DictConfig) -> float | None:
     from benchmarks.app import run_job
     from benchmarks.leaderboard import summary_line
 
-    if cfg.get("audit") is not None and cfg.audit.get("plan_only"):
-        from benchmarks.app import plan_job
-
-        try:
-            print(plan_job(cfg))
-        except ConfigError as error:
-            print(f"groombench: error: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-        return None
     try:
-        evaluation = run_job(cfg, _output_dir())
+        plan = _plan(cfg)
+        if plan.audit.plan_only:
+            from benchmarks.app import plan_job
+
+            print(plan_job(plan))
+            return None
+        evaluation = run_job(plan, _output_dir())
     except ConfigError as error:
-        # Something to change in the command or the data: one clear line, no traceback.
-        log.error("%s", error)
-        print(f"groombench: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _fail(error)
     log.info(summary_line(evaluation.result))
     value = evaluation.result.metrics.get("f1")
     return None if value is None else float(value)  # for sweepers that optimise
@@ -59,7 +77,7 @@ def prepare(cfg: DictConfig) -> None:
     from benchmarks.prepare import prepare as run_prepare
 
     try:
-        print(emit(run_prepare(cfg), str(cfg.format)))
+        print(emit(run_prepare(_plan(cfg)), str(cfg.format)))
     except ConfigError as error:
         print(f"groombench: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -71,9 +89,7 @@ def train(cfg: DictConfig) -> None:
     from benchmarks.training import train_job
 
     try:
-        lines = train_job(cfg)
+        lines = train_job(_plan(cfg))
     except ConfigError as error:
-        log.error("%s", error)
-        print(f"groombench: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _fail(error)
     print("\n".join(lines))

@@ -1,35 +1,38 @@
-"""Build components from config: the one place that calls `hydra.utils.instantiate`."""
+"""Build components from the job plan: the one place that calls `hydra.utils.instantiate`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf
+if TYPE_CHECKING:
+    from benchmarks.corpora.base import Corpus
+    from benchmarks.jobplan import Component
 
 
-def build(node: DictConfig, /, **overrides: Any) -> Any:
-    """Instantiate a config leaf (``_target_`` plus arguments), with keyword ``overrides``."""
+def build(component: Component, /, **overrides: Any) -> Any:
+    """Instantiate a component (``_target_`` plus arguments), with keyword ``overrides``."""
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
     from benchmarks.errors import ConfigError
 
-    if "_target_" not in node:
-        raise ValueError(f"config node has no _target_: {OmegaConf.to_yaml(node)}")
     try:
-        return instantiate(node, **overrides)
+        return instantiate({"_target_": component.target, **component.arguments()}, **overrides)
     except InstantiationException as error:
         # Hydra wraps whatever the target raised; a user-facing error keeps its own message.
         if isinstance(error.__cause__, ConfigError):
             raise error.__cause__ from None
         # A constructor's ValueError is a setting it refused: say which config, in one line.
         if isinstance(error.__cause__, ValueError):
-            raise ConfigError(f"{node._target_}: {error.__cause__}") from None
+            raise ConfigError(f"{component.target}: {error.__cause__}") from None
         raise
 
 
-def plain(node: DictConfig, *, drop: tuple[str, ...] = ("_target_",)) -> dict[str, Any]:
-    """Return a resolved config node as a plain dict, without ``drop`` keys."""
-    data = OmegaConf.to_container(node, resolve=True)
-    assert isinstance(data, dict)
-    return {str(k): v for k, v in data.items() if k not in drop}
+def load_corpus(component: Component) -> Corpus:
+    """Instantiate the corpus a plan names."""
+    from benchmarks.corpora.base import Corpus
+
+    corpus = build(component)
+    if not isinstance(corpus, Corpus):
+        raise TypeError(f"corpus config {component.target} did not return a Corpus")
+    return corpus

@@ -39,12 +39,21 @@ class SweepCallback(Callback):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         atexit.register(self._finish, sweep_dir)
         self._catch_signals()
-        if not config.tracking.enabled:
+        from benchmarks.errors import ConfigError
+        from benchmarks.jobplan import paths_of, tracking_of
+
+        try:
+            settings = tracking_of(config, paths_of(config))
+        except ConfigError as error:
+            import sys
+
+            print(f"groombench: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        if not settings.enabled or settings.uri is None:
             return
-        root = Path(str(config.paths.root)).expanduser().resolve()
-        self._uri = tracking.resolve_uri(config.tracking.uri, root)
+        self._uri = settings.uri
         self._parent = tracking.start_parent_run(
-            self._uri, str(config.tracking.experiment), f"sweep {sweep_dir.name}"
+            self._uri, settings.experiment, f"sweep {sweep_dir.name}"
         )
         (sweep_dir / tracking.PARENT_RUN_FILE).write_text(self._parent)
         os.environ[tracking.PARENT_RUN_ENV] = self._parent
@@ -58,7 +67,9 @@ class SweepCallback(Callback):
         from benchmarks.errors import ConfigError
 
         try:
-            print(plan_job(config.copy()))
+            from benchmarks.jobplan import build_plan
+
+            print(plan_job(build_plan(config)))
         except ConfigError as error:
             print(f"groombench: error: {error}", file=sys.stderr)
             raise SystemExit(2) from None

@@ -7,17 +7,15 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from omegaconf import DictConfig
-
-from benchmarks.app import absolute_paths, load_corpus
+from benchmarks.components import load_corpus
 from benchmarks.corpora.stats import describe
+from benchmarks.jobplan import JobPlan
 
 
-def prepare(cfg: DictConfig) -> dict[str, Any]:
-    """Load (and so cache) the configured corpus; return its metadata and statistics."""
-    absolute_paths(cfg)
+def prepare(plan: JobPlan) -> dict[str, Any]:
+    """Load (and so cache) the planned corpus; return its metadata and statistics."""
     started = time.perf_counter()
-    corpus = load_corpus(cfg)
+    corpus = load_corpus(plan.corpus)
     seconds = time.perf_counter() - started
     return {
         "corpus": asdict(corpus.info),

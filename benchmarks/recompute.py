@@ -31,14 +31,16 @@ def compose_policy(overrides: Sequence[str]) -> tuple[object, dict[str, object]]
     """Compose the ``policy`` group from Hydra overrides; return (policy, its parameters)."""
     from hydra import compose, initialize_config_module
 
-    from benchmarks.components import build, plain
+    from benchmarks.components import build
+    from benchmarks.jobplan import Component
 
     bad = [o for o in overrides if not o.lstrip("+~").startswith("policy")]
     if bad:
         raise SystemExit(f"only policy overrides apply to saved traces, not: {' '.join(bad)}")
     with initialize_config_module("configs", version_base="1.3"):
         cfg = compose("groombench", overrides=list(overrides))
-    return build(cfg.policy), plain(cfg.policy)
+    policy = Component.of(cfg.policy)
+    return build(policy), policy.arguments()
 
 
 def recompute(run_dir: str | Path, overrides: Sequence[str]) -> tuple[RunResult, RunResult, Path]:
@@ -86,9 +88,9 @@ def recompute_audit(
     """Return ``new`` with its audit recomputed from the traces and clusters, or left out."""
     from dataclasses import replace
 
-    from benchmarks.audit.assemble import AuditSettings, metric_intervals, with_clusters
-    from benchmarks.audit.job import CLUSTERS_FILE, read_clusters
-    from benchmarks.audit.stats.clusters import Clusters
+    from benchmarks.audit.assemble import metric_intervals, with_clusters
+    from benchmarks.audit.settings import AuditSettings
+    from benchmarks.audit.stats.clusters import CLUSTERS_FILE, Clusters, read_clusters
 
     old = original.audit
     if not old:

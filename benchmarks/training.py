@@ -7,7 +7,10 @@ always saved with the ids of the conversations it learned from, and logged the s
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -16,16 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf
-
 from benchmarks.corpora.base import Corpus
 from benchmarks.errors import ConfigError
 from benchmarks.runner import to_messages
 from benchmarks.schema import ONSET_STAGES
-from benchmarks.secrets import env_references, register_env_names
-from detectors import TrainableDetector
+from detectors import Detector, TrainableDetector
 
 if TYPE_CHECKING:
+    from benchmarks.jobplan import Component, JobPlan
     from benchmarks.model_registry import TrainingRecord
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,33 @@ def train_detector(
     return TrainingOutcome(seconds=seconds, saved=True)
 
 
+def detector_settings_digest(component: Component, version: str, ignore: Sequence[str] = ()) -> str:
+    """A short hash of the detector's class, code version and training settings.
+
+    Its name, model path and ``ignore`` (the detector's ``inference_settings``: device, batch
+    size...) are left out: they do not change what a model learns.
+    """
+    settings = component.arguments(drop=("model_path", "name", *ignore))
+    payload = [component.target, version, settings]
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def default_model_path(plan: JobPlan, detector: Detector, corpus: Corpus) -> Path:
+    """Where a trainable detector's model lives when ``detector.model_path`` is null.
+
+    The folder names the training data and a hash of the training settings, so a model trained
+    with other hyperparameters (or on other data) is never silently reused.
+    """
+    reference = corpus.reference(plan.train_split)
+    ignore = getattr(detector, "inference_settings", ())
+    digest = detector_settings_digest(plan.detector, detector.metadata.version, ignore)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", reference)
+    return plan.paths.models / detector.metadata.name / f"{safe}-{digest}"
+
+
 def track_training(
-    cfg: DictConfig,
+    plan: JobPlan,
     detector: TrainableDetector,
     corpus: Corpus,
     target: Path,
@@ -138,34 +164,30 @@ def track_training(
 ) -> TrainingRecord:
     """Log a training to MLflow; with ``log_model``, log and register the saved model too.
 
-    ``log_model`` comes from :func:`benchmarks.model_registry.logs_model` (``tracking.log_models``),
-    checked before training so that a typo costs no training.
+    ``log_model`` comes from :func:`log_models_setting` (``tracking.log_models``), checked
+    before training so that a typo costs no training.
     """
-    from benchmarks import tracking
-    from benchmarks.app import public_config
-    from benchmarks.model_registry import DEFAULT_REGISTER_AS, log_training, registered_name
+    from benchmarks.model_registry import log_training, registered_name
     from benchmarks.provenance import software_versions
 
-    split = str(cfg.train_split)
-    config = public_config(cfg)
+    assert plan.tracking.uri is not None, "track_training needs tracking enabled"
+    public = plan.public_config()
     params = {
-        "detector": config.detector,
-        "corpus": config.corpus,
-        "train_split": split,
-        "seed": config.get("seed"),
+        "detector": public.get("detector"),
+        "corpus": public.get("corpus"),
+        "train_split": plan.train_split,
+        "seed": public.get("seed"),
     }
-    experiment = str(cfg.tracking.get("train_experiment") or f"{cfg.tracking.experiment}-train")
-    template = cfg.tracking.get("register_as", DEFAULT_REGISTER_AS)
     return log_training(
-        uri=tracking.resolve_uri(cfg.tracking.uri, cfg.paths.root),
-        experiment=experiment,
-        register_as=registered_name(template, detector.metadata.name),
-        params=OmegaConf.to_container(OmegaConf.create(params), resolve=True),  # type: ignore[arg-type]
+        uri=plan.tracking.uri,
+        experiment=plan.tracking.train_experiment,
+        register_as=registered_name(plan.tracking.register_as, detector.metadata.name),
+        params=params,
         detector=detector,
         corpus_tags={
             "groombench.corpus": corpus.info.name,
             "groombench.corpus_sha256": corpus.fingerprint,
-            "groombench.split": split,
+            "groombench.split": plan.train_split,
             "groombench.model_path": str(target),
         },
         model_dir=target,
@@ -175,7 +197,7 @@ def track_training(
     )
 
 
-def log_models_setting(cfg: DictConfig, detector: TrainableDetector) -> bool:
+def log_models_setting(mode: str, detector: TrainableDetector) -> bool:
     """Whether this training's model goes to MLflow (``tracking.log_models``).
 
     :func:`benchmarks.model_registry.logs_model` decides, from the setting and whether the
@@ -184,7 +206,7 @@ def log_models_setting(cfg: DictConfig, detector: TrainableDetector) -> bool:
     from benchmarks.model_registry import logs_model
 
     holds_text = bool(getattr(detector, "model_holds_corpus_text", True))
-    return logs_model(cfg.tracking.get("log_models", "auto"), holds_text=holds_text)
+    return logs_model(mode, holds_text=holds_text)
 
 
 def kept_local_note(detector: TrainableDetector) -> str:
@@ -195,34 +217,30 @@ def kept_local_note(detector: TrainableDetector) -> str:
     )
 
 
-def train_job(cfg: DictConfig) -> list[str]:
+def train_job(plan: JobPlan) -> list[str]:
     """``groombench-train``: fit, save, log and register the configured detector.
 
     Returns:
         Lines for the user: where the model went, and its MLflow run and registered version.
     """
-    # app imports this module; its helpers are imported here, when the command runs.
-    from benchmarks.app import absolute_paths, default_model_path, load_corpus
-    from benchmarks.components import build
+    from benchmarks.components import build, load_corpus
     from benchmarks.model_registry import is_registry_uri
 
-    absolute_paths(cfg)
-    register_env_names(env_references(OmegaConf.to_container(cfg, resolve=False)))
-    explicit = cfg.detector.get("model_path")
+    explicit = plan.detector.get("model_path")
     if is_registry_uri(explicit):
         raise ConfigError(
             f"detector.model_path={explicit} names a registered model; groombench-train trains "
             "a new one and registers it as the next version (tracking.register_as): drop "
             "detector.model_path, or set it to a local folder"
         )
-    corpus = load_corpus(cfg)
-    detector = build(cfg.detector)
+    corpus = load_corpus(plan.corpus)
+    detector = build(plan.detector)
     if not isinstance(detector, TrainableDetector):
         raise ConfigError(
             f"detector '{detector.metadata.name}' is not trainable; choose a detector that "
             "subclasses TrainableDetector (e.g. detector=tfidf_lr)"
         )
-    target = Path(str(explicit)) if explicit else default_model_path(cfg, detector, corpus)
+    target = Path(str(explicit)) if explicit else default_model_path(plan, detector, corpus)
     if (target / "metadata.json").exists():
         raise ConfigError(f"{target} already holds a model; remove it or set detector.model_path")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -230,18 +248,18 @@ def train_job(cfg: DictConfig) -> list[str]:
             f"detector.model_path {target} exists and is not empty; give a new folder to "
             "train into (an existing model folder is never overwritten)"
         )
-    upload = log_models_setting(cfg, detector)
-    outcome = train_detector(detector, corpus, str(cfg.train_split), target)
+    upload = log_models_setting(plan.tracking.log_models, detector)
+    outcome = train_detector(detector, corpus, plan.train_split, target)
     verb = "saved" if outcome.saved else "kept the equivalent model a parallel job saved;"
     lines = [
-        f"{verb} {detector.metadata.name} trained on {corpus.reference(str(cfg.train_split))}"
+        f"{verb} {detector.metadata.name} trained on {corpus.reference(plan.train_split)}"
         f" to {target} ({outcome.seconds:.1f} s)"
     ]
-    if cfg.tracking.enabled and outcome.saved:
-        record = track_training(cfg, detector, corpus, target, outcome, log_model=upload)
+    if plan.tracking.enabled and outcome.saved:
+        record = track_training(plan, detector, corpus, target, outcome, log_model=upload)
         lines.append(f"logged MLflow run {record.run_id} (experiment '{record.experiment}')")
         if record.model_uri:
             lines.append(f"registered {record.model_uri}")
-        elif not upload and str(cfg.tracking.get("log_models", "auto")) == "auto":
+        elif not upload and plan.tracking.log_models == "auto":
             lines.append(kept_local_note(detector))
     return lines

@@ -22,9 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.audit.assemble import AuditSettings, audit_evaluation
+from benchmarks.audit.assemble import audit_evaluation
 from benchmarks.audit.card.report import write_report
 from benchmarks.audit.claims.claim import load_claim
+from benchmarks.audit.settings import AuditSettings
 from benchmarks.audit.stats.clusters import conversation_clusters
 from benchmarks.audit.stats.subgroups import conversation_profile
 from benchmarks.corpora.synthetic.corpus import load_synthetic

@@ -50,13 +50,13 @@ def windows_as_text(conversations: list[Any], window: int) -> list[str]:
 def test_conversations(sample: int, root: Path) -> list[Any]:
     from hydra import compose, initialize_config_module
 
-    from benchmarks.app import absolute_paths, load_corpus
+    from benchmarks.components import load_corpus
+    from benchmarks.jobplan import build_plan
     from benchmarks.runner import to_messages
 
     with initialize_config_module("configs", version_base="1.3"):
         cfg = compose("groombench", overrides=[f"paths.root={root}"])
-    absolute_paths(cfg)
-    split = load_corpus(cfg).split("test")
+    split = load_corpus(build_plan(cfg).corpus).split("test")
     picked = split.select(range(min(sample, len(split))))
     return [to_messages(raw) for raw in picked["messages"]]
 
@@ -67,7 +67,7 @@ def time_model(detector: Any) -> dict[str, float]:
 
     spent = {"seconds": 0.0, "calls": 0.0}
     model = detector._model
-    shortcut = module.cls_logits
+    shortcut = module.guarded_logits
 
     def timed(call: Any, mine: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -82,7 +82,7 @@ def time_model(detector: Any) -> dict[str, float]:
 
         return wrapper
 
-    module.cls_logits = timed(shortcut, lambda args: args[0] is model)  # type: ignore[assignment]
+    module.guarded_logits = timed(shortcut, lambda args: args[0] is model)  # type: ignore[assignment]
     model.forward = timed(model.forward, lambda args: True)
     return spent
 

@@ -110,6 +110,7 @@ def main() -> int:
     try:
         sh([str(bin_dir / "ruff"), "check", "."], cwd=src, env=env)
         sh([str(bin_dir / "mypy")], cwd=src, env=env)
+        sh([str(bin_dir / "lint-imports")], cwd=src, env=env)
         sh(tests, cwd=src, env=env | {"HF_HUB_OFFLINE": "1"})
     except subprocess.CalledProcessError as error:
         print(f"\nRED on the newest allowed versions ({error.cmd[-1]} failed).", file=sys.stderr)

@@ -15,13 +15,22 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
-from benchmarks.app import default_model_path, load_corpus, run_job
+from benchmarks import app
+from benchmarks.components import load_corpus
 from benchmarks.errors import ConfigError
+from benchmarks.jobplan import build_plan
 from benchmarks.leaderboard import mlflow_rows, result_row
 from benchmarks.results import RunResult
+from benchmarks.training import default_model_path
 from detectors.learned.hf_classifier import HFClassifierDetector
 from tests.detector_fixtures import detector_overrides
 from tests.helpers import cli, write_jsonl
+
+
+def run_job(cfg: DictConfig, out: Path) -> Any:
+    """The job as the command runs it: the config read once into a plan."""
+    return app.run_job(build_plan(cfg), out)
+
 
 FAST = [
     "detector.max_train_windows=48",
@@ -138,11 +147,11 @@ def test_model_paths_and_inference_settings(tmp_path: Path) -> None:
     assert not (tmp_path / "runs" / "models").exists()  # nothing was trained instead
     # Inference-only settings (device, batch size, progress, score_every) name the same model;
     # a training setting (the window) names another.
-    corpus = load_corpus(learned_config(tmp_path, "hf_classifier"))
+    corpus = load_corpus(build_plan(learned_config(tmp_path, "hf_classifier")).corpus)
 
     def folder(*overrides: str) -> Path:
         cfg = learned_config(tmp_path, "hf_classifier", *overrides)
-        return default_model_path(cfg, HFClassifierDetector(progress=False), corpus)
+        return default_model_path(build_plan(cfg), HFClassifierDetector(progress=False), corpus)
 
     base = folder()
     assert folder("detector.batch_size=3", "detector.score_every=5", "detector.device=auto") == base

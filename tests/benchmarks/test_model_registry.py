@@ -15,13 +15,24 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from benchmarks.app import run_job
+from benchmarks import app, training
 from benchmarks.errors import ConfigError
+from benchmarks.jobplan import build_plan
 from benchmarks.leaderboard import mlflow_rows, result_row
 from benchmarks.results import RunResult
-from benchmarks.training import train_job
 from tests.benchmarks.registry_detectors import CURVES, saved_received
 from tests.helpers import cli, write_jsonl
+
+
+def run_job(cfg: DictConfig, out: Path) -> Any:
+    """The job as the command runs it: the config read once into a plan."""
+    return app.run_job(build_plan(cfg), out)
+
+
+def train_job(cfg: DictConfig) -> list[str]:
+    """``groombench-train`` as the command runs it."""
+    return training.train_job(build_plan(cfg))
+
 
 SECRET = "SECRETVALUE42"
 RECORDER = "tests.benchmarks.registry_detectors.RecordingDetector"

@@ -9,6 +9,7 @@ import pytest
 from hydra import compose, initialize_config_module
 
 from benchmarks.components import build
+from benchmarks.jobplan import Component
 from detectors import Detector, Message, TrainableDetector, checkpoints
 from tests.detector_fixtures import detector_overrides
 from tests.helpers import assert_nested_close, neutral_conversation
@@ -38,7 +39,7 @@ def make(name: str, tmp_path: Path) -> Detector:
                 *detector_overrides(name, tmp_path),
             ],
         )
-    detector = build(cfg.detector)
+    detector = build(Component.of(cfg.detector))
     if isinstance(detector, TrainableDetector):
         rng = random.Random(1)
         convs = [neutral_conversation(rng, rng.randint(1, 10)) for _ in range(80)]

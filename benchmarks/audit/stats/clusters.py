@@ -12,17 +12,23 @@ few units to say anything; then conversations are the clusters, and the result s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from benchmarks.corpora.splitting import author_components
 
 # A component holding more than this share of the conversations makes the author clusters
 # useless for resampling (and says the authors are a social graph, not separate cases).
 GIANT_SHARE = 0.05
-GIANT_MIN = 20  # ...and more than this many: small corpora keep their small components
+GIANT_MIN = 20
+#: Written beside every audited run's results: conversation id → cluster id (no text).
+CLUSTERS_FILE = (
+    "clusters.parquet"  # ...and more than this many: small corpora keep their small components
+)
 
 
 @dataclass(frozen=True)
@@ -89,3 +95,24 @@ def conversation_clusters(dataset: Any, by: str = "auto") -> Clusters:
         for position in component:
             cluster_of[position] = name
     return Clusters(tuple(cluster_of), "author", len(components), largest)
+
+
+def write_clusters(path: Path, conversation_ids: list[Any], clusters: Clusters) -> None:
+    """Write each conversation's cluster id (ids only, no text), for later comparisons."""
+    table = pa.table(
+        {"conversation_id": [str(i) for i in conversation_ids], "cluster": list(clusters.ids)},
+        metadata={"cluster_by": clusters.by},
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
+def read_clusters(path: Path) -> tuple[dict[str, str], str] | None:
+    """Read :func:`write_clusters`' file: conversation id → cluster id, and what a cluster is."""
+    if not path.exists():
+        return None
+    table = pq.read_table(path)
+    meta = table.schema.metadata or {}
+    by = meta.get(b"cluster_by", b"conversation").decode()
+    ids = table.column("conversation_id").to_pylist()
+    return dict(zip(ids, table.column("cluster").to_pylist(), strict=True)), by

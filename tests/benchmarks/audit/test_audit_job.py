@@ -198,9 +198,10 @@ def test_calibration_on_all_or_overlapping_data_is_refused_before_the_run(tmp_pa
 
 
 def test_a_bootstrap_on_few_clusters_cannot_support_a_claim() -> None:
-    from benchmarks.audit.assemble import AuditSettings, claim_evidence
+    from benchmarks.audit.assemble import claim_evidence
     from benchmarks.audit.claims.claim import load_claim
     from benchmarks.audit.claims.verdicts import judge
+    from benchmarks.audit.settings import AuditSettings
     from benchmarks.audit.stats.clusters import Clusters
     from benchmarks.metrics import Outcomes
 

@@ -9,6 +9,7 @@ from hydra import compose, initialize_config_module
 
 from benchmarks.components import build
 from benchmarks.corpora.base import Corpus
+from benchmarks.jobplan import Component
 from benchmarks.schema import FEATURES, validate_record
 from tests.corpus_fixtures import corpus_overrides
 
@@ -27,7 +28,7 @@ def load(name: str, tmp_path: Path, cache: str) -> Corpus:
                 *extra,
             ],
         )
-    corpus = build(cfg.corpus)
+    corpus = build(Component.of(cfg.corpus))
     assert isinstance(corpus, Corpus)
     return corpus
 

@@ -16,6 +16,7 @@ from benchmarks.corpora.base import Corpus
 from benchmarks.corpora.pan12 import BASE_DAY, FILES, load_pan12
 from benchmarks.corpora.pan12_xml import normalised_sha256
 from benchmarks.errors import ConfigError
+from benchmarks.jobplan import Component
 from benchmarks.schema import FEATURES, validate_record
 from tests.benchmarks.corpora.pan12_fixtures import (
     Conv,
@@ -308,7 +309,7 @@ def compose_load(folder: Path, tmp_path: Path, cache: str) -> Corpus:
                 "corpus.split=all",
             ],
         )
-    corpus = build(cfg.corpus)
+    corpus = build(Component.of(cfg.corpus))
     assert isinstance(corpus, Corpus)
     return corpus
 

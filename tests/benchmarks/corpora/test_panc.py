@@ -16,6 +16,7 @@ from benchmarks.corpora.base import Corpus
 from benchmarks.corpora.jsonl import CorpusFileError
 from benchmarks.corpora.panc import load_panc
 from benchmarks.errors import ConfigError
+from benchmarks.jobplan import Component
 from benchmarks.schema import FEATURES, validate_record
 from tests.helpers import WORDS
 
@@ -439,7 +440,7 @@ def test_config_builds_the_corpus(unit: str, tmp_path: Path) -> None:
             ],
         )
     assert cfg.corpus.seed == 10 and cfg.corpus.test_fraction == 0.4
-    corpus = build(cfg.corpus)
+    corpus = build(Component.of(cfg.corpus))
     assert isinstance(corpus, Corpus) and corpus.info.name == "panc"
     assert corpus.dataset.features == FEATURES
     ids = corpus.dataset["conversation_id"]

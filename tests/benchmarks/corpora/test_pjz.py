@@ -15,6 +15,7 @@ from benchmarks.corpora.base import Corpus
 from benchmarks.corpora.jsonl import CorpusFileError
 from benchmarks.corpora.pjz import BASE_DAY, load_pjz, read_pjz
 from benchmarks.errors import ConfigError
+from benchmarks.jobplan import Component
 from benchmarks.schema import FEATURES, validate_record
 from tests.helpers import WORDS
 
@@ -168,7 +169,7 @@ def test_config_builds_the_corpus(name: str, tmp_path: Path) -> None:
             "groombench",
             overrides=[f"corpus={name}", f"paths.root={tmp_path}", f"corpus.path={path}"],
         )
-    corpus = build(cfg.corpus)
+    corpus = build(Component.of(cfg.corpus))
     assert isinstance(corpus, Corpus) and corpus.info.name == name
     assert corpus.dataset.features == FEATURES
     ids = corpus.dataset["conversation_id"]

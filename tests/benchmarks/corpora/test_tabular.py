@@ -19,6 +19,7 @@ from benchmarks.corpora.base import Corpus
 from benchmarks.corpora.jsonl import CorpusFileError
 from benchmarks.corpora.tabular import load_table, read_table
 from benchmarks.errors import ConfigError
+from benchmarks.jobplan import Component
 from benchmarks.schema import FEATURES, validate_record
 from tests.helpers import cli, neutral_conversation
 
@@ -264,7 +265,7 @@ def test_config_builds_the_corpus(name: str, writer: Any, tmp_path: Path) -> Non
             "groombench",
             overrides=[f"corpus={name}", f"paths.root={tmp_path}", f"corpus.path={path}"],
         )
-    corpus = build(cfg.corpus)
+    corpus = build(Component.of(cfg.corpus))
     assert isinstance(corpus, Corpus) and corpus.info.name == name
     assert corpus.dataset.features == FEATURES
     ids = corpus.dataset["conversation_id"]
@@ -288,7 +289,7 @@ def test_config_columns_are_mapped_from_the_command_line(tmp_path: Path) -> None
     ]
     with initialize_config_module("configs", version_base="1.3"):
         cfg = compose("groombench", overrides=overrides)
-    corpus = build(cfg.corpus)
+    corpus = build(Component.of(cfg.corpus))
     assert corpus.split_names == ["test", "train"]
     assert corpus.dataset[0]["messages"][0]["text"] == "hi"
 

@@ -13,6 +13,7 @@ import pytest
 from hydra import compose, initialize_config_module
 
 from benchmarks.components import build
+from benchmarks.jobplan import Component
 from detectors import Message
 from detectors.remote.http import HttpDetector
 from tests.fake_services import (
@@ -62,7 +63,7 @@ def preset(name: str, tmp_path: Path, url: str, *extra: str) -> HttpDetector:
                 *extra,
             ],
         )
-    detector = build(cfg.detector)
+    detector = build(Component.of(cfg.detector))
     assert isinstance(detector, HttpDetector)
     return detector
 

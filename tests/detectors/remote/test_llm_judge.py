@@ -12,6 +12,7 @@ import pytest
 from hydra import compose, initialize_config_module
 
 from benchmarks.components import build
+from benchmarks.jobplan import Component
 from benchmarks.schema import STAGES as SCHEMA_STAGES
 from detectors import Message
 from detectors.remote.base import InputFailed
@@ -58,7 +59,7 @@ def test_config_holds_the_default_prompts_and_builds_without_a_server(tmp_path: 
     # One prompt whichever way the detector is built, so one cache identity.
     assert cfg.detector.prompt == DEFAULT_PROMPT
     assert cfg.detector.system_prompt == DEFAULT_SYSTEM_PROMPT
-    detector = build(cfg.detector)
+    detector = build(Component.of(cfg.detector))
     assert isinstance(detector, LLMJudgeDetector)
     assert (detector.unit, detector.window, detector.temperature) == ("window", 20, 0.0)
     assert all(f"- {stage}:" in DEFAULT_PROMPT for stage in STAGES)

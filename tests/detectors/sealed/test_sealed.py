@@ -14,6 +14,7 @@ import pytest
 from hydra import compose, initialize_config_module
 
 from benchmarks.components import build
+from benchmarks.jobplan import Component
 from detectors import Message, checkpoints
 from detectors.sealed.detector import (
     EXAMPLE_MODULE,
@@ -338,7 +339,7 @@ def compose_exec(tmp_path: Path, *overrides: str) -> Any:
         cfg = compose(
             "groombench", overrides=["detector=exec", f"paths.root={tmp_path}", *overrides]
         )
-    return build(cfg.detector)
+    return build(Component.of(cfg.detector))
 
 
 def test_the_exec_config_runs_the_example_program(tmp_path: Path) -> None:

@@ -28,8 +28,8 @@ from benchmarks.audit.comparisons.compare import (
     delong_test,
     mcnemar_exact,
 )
-from benchmarks.audit.job import CLUSTERS_FILE, read_clusters
 from benchmarks.audit.stats.bootstrap import BootstrapSettings, paired_bootstrap
+from benchmarks.audit.stats.clusters import CLUSTERS_FILE, read_clusters
 from benchmarks.errors import ConfigError
 from benchmarks.metrics import Outcomes
 from benchmarks.results import RESULTS_FILE, TRACES_FILE, RunResult
