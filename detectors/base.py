@@ -128,10 +128,19 @@ class Detector(ABC):
             network's matrix products round differently with the batch's shape (about 1e-7),
             so it declares a small bound. The harness's causality check and the contract
             tests allow this much, and no more.
+        trusted: True for in-process Python code, which the user wrote or read (it could read
+            any file; the harness guards it against accidents). False for a vendor's sealed
+            program or a remote service: the harness feeds it causally by construction, shows
+            it opaque ids only, and never any label.
+        isolation: which isolation held, in words every result carries: ``in-process``,
+            ``sandboxed``, ``UNSANDBOXED`` (a sealed program run without its sandbox) or
+            ``remote service``.
     """
 
     metadata: DetectorMetadata
     score_tolerance: float = 0.0
+    trusted: bool = True
+    isolation: str = "in-process"
 
     @abstractmethod
     def score(self, conversations: Sequence[Conversation]) -> list[float]:

@@ -35,6 +35,7 @@ from detectors.remote.calls import (
     RetryPolicy,
     call_all,
 )
+from detectors.speakers import pseudonymous
 from detectors.usage import Usage
 
 Unit = Literal["message", "window", "prefix"]
@@ -99,6 +100,10 @@ class RemoteDetector(Detector):
         settings: everything else that can change a score (URL, model, prompt...): part of the
             identity that keys the cache. Secrets never go here; their names may.
     """
+
+    # A service is untrusted: fed causally by construction, shown pseudonyms only.
+    trusted = False
+    isolation = "remote service"
 
     def __init__(
         self,
@@ -179,7 +184,10 @@ class RemoteDetector(Detector):
         # Render every checkpoint's input once; identical inputs share one key and one call.
         keys_of: list[list[str]] = []
         payload_of: dict[str, str] = {}
-        for conversation, cid in zip(conversations, ids, strict=True):
+        for original, cid in zip(conversations, ids, strict=True):
+            # Authors renamed A, B, ... by first appearance: the service never sees the
+            # corpus's ids. The cache still keys on the corpus's conversation id.
+            conversation = pseudonymous(original)
             keys = []
             for k in checkpoints(len(conversation), every):
                 payload = self.render(unit_messages(conversation, k, self.unit, self.window))

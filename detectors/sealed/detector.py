@@ -55,6 +55,9 @@ from detectors.sealed.process import ExecStartError as ExecStartError
 from detectors.sealed.process import ExecTimeout as ExecTimeout
 from detectors.sealed.process import Program
 from detectors.sealed.process import ProgramInfo as ProgramInfo
+from detectors.sealed.sandbox import EXAMPLE_INSIDE as EXAMPLE_INSIDE
+from detectors.sealed.sandbox import Mount, Sandbox, sandbox_python
+from detectors.speakers import pseudonymous
 from detectors.usage import Usage
 
 EXAMPLE_MODULE = "detectors.sealed.example"
@@ -143,10 +146,23 @@ class SealedExecutableDetector(Detector):
         stderr_log: file the program's stderr is appended to; None discards it. It may hold
             whatever the program prints, chat text included: keep it local.
         cache: SQLite file of the shared prediction cache; None disables caching.
+        sandbox: run the program inside the bubblewrap sandbox (:mod:`detectors.sealed.sandbox`:
+            no network, scrubbed environment, read-only system, nothing else of the host,
+            private /tmp, own PID namespace, limits, an unprivileged user). False runs it as a
+            plain subprocess, and every result says ``UNSANDBOXED``.
+        mounts: the program's own files, shown read-only inside the sandbox
+            (``/host/path`` or ``/host/path:/inside/path``).
+        sandbox_env: names of environment variables passed into the sandbox (e.g. a licence
+            key's); nothing else of the environment is.
+        cpu_seconds: CPU-time limit of the program (sandboxed); None: none.
+        file_size_mb: largest file the program may write in its private /tmp; None: none.
+        max_processes: processes and threads the program may run at once; None: none.
+        sandbox_user: ``nobody`` (enter the sandbox as uid 65534 when groombench runs as root)
+            or ``current``.
 
     Examples:
         >>> from detectors.base import Message
-        >>> detector = SealedExecutableDetector(cache=None)
+        >>> detector = SealedExecutableDetector(cache=None, sandbox=False)
         >>> chat = [Message("a", "hi there", None, 1), Message("b", "dont tell anyone", None, 2)]
         >>> detector.score_prefixes([chat])
         [[0.0, 0.35]]
@@ -167,11 +183,25 @@ class SealedExecutableDetector(Detector):
         processes: int = 1,
         stderr_log: str | None = None,
         cache: str | None = None,
+        sandbox: bool = True,
+        mounts: Sequence[str] = (),
+        sandbox_env: Sequence[str] = (),
+        cpu_seconds: int | None = 3600,
+        file_size_mb: int | None = 64,
+        max_processes: int | None = 64,
+        sandbox_user: str = "nobody",
     ) -> None:
+        shown_mounts = tuple(Mount.parse(m) for m in mounts)
         if command is None:
-            self.command: tuple[str, ...] = (sys.executable, "-m", EXAMPLE_MODULE)
             identity_command: tuple[str, ...] = _EXAMPLE_IDENTITY
             shown = repr(EXAMPLE_MODULE)
+            if sandbox:
+                python, runtime = sandbox_python()
+                self.command: tuple[str, ...] = (python, "-I", "-S", EXAMPLE_INSIDE)
+                example = Mount(str(Path(__file__).with_name("example.py")), EXAMPLE_INSIDE)
+                shown_mounts = (*shown_mounts, *runtime, example)
+            else:
+                self.command = (sys.executable, "-m", EXAMPLE_MODULE)
         else:
             parts = shlex.split(command) if isinstance(command, str) else command
             self.command = tuple(str(part) for part in parts)
@@ -185,6 +215,24 @@ class SealedExecutableDetector(Detector):
             raise ValueError(f"memory_mb must be >= 1 or null, got {memory_mb}")
         if processes < 1:
             raise ValueError(f"processes must be >= 1, got {processes}")
+        self.sandbox = (
+            Sandbox(
+                mounts=shown_mounts,
+                env=tuple(str(name) for name in sandbox_env),
+                cpu_seconds=cpu_seconds,
+                file_size_mb=file_size_mb,
+                max_processes=max_processes,
+                memory_mb=memory_mb,
+                user=str(sandbox_user),
+            )
+            if sandbox
+            else None
+        )
+        if self.sandbox is not None:
+            self.sandbox.check()  # bubblewrap installed, mounts readable: before any run
+        # Which isolation held (results, MLflow, the report card, the leaderboard).
+        self.trusted = False
+        self.isolation = "sandboxed" if sandbox else "UNSANDBOXED"
         self.version = str(version)
         self.timeout = float(timeout)
         self.start_timeout = float(start_timeout)
@@ -221,6 +269,7 @@ class SealedExecutableDetector(Detector):
                 memory_mb,
                 None if stderr_log is None else Path(stderr_log),
                 self._usage,
+                self.sandbox,
             )
             for _ in range(self.processes)
         ]
@@ -314,7 +363,9 @@ class SealedExecutableDetector(Detector):
                 results[i] = []  # an empty conversation has no checkpoint: nothing to run
                 continue
             try:
-                encoded = tuple(message_json(m) for m in conversation)
+                # Authors renamed A, B, ... by first appearance: the program never sees the
+                # corpus's ids (nor can it link an author across conversations).
+                encoded = tuple(message_json(m) for m in pseudonymous(conversation))
             except (TypeError, ValueError) as error:  # a message the protocol cannot carry
                 results[i] = error
                 continue

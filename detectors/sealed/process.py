@@ -8,7 +8,13 @@ and kills the whole process group when the program hangs, crashes or breaks the 
 that the next request starts it afresh. The errors it raises (:class:`ExecError` and its kinds)
 are re-exported by :mod:`detectors.sealed.detector`.
 
-Linux and macOS only: replies are awaited with ``poll`` and the memory limit is an rlimit.
+With a :class:`~detectors.sealed.sandbox.Sandbox` (the default of the ``exec`` detector) the
+program runs inside bubblewrap, confined as :mod:`detectors.sealed.sandbox` describes; sandboxed
+programs are started from one long-lived thread, since bubblewrap ties the sandbox's life to the
+thread that started it (``--die-with-parent``).
+
+Linux and macOS only: replies are awaited with ``poll`` and the memory limit is an rlimit (the
+sandbox needs Linux).
 """
 
 from __future__ import annotations
@@ -18,17 +24,22 @@ import functools
 import json
 import math
 import os
+import queue
 import resource
 import select
 import shlex
 import signal
 import subprocess
+import threading
 import time
 import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from detectors.sealed.sandbox import Sandbox, SandboxUnavailable, enter
 from detectors.usage import Usage
 
 #: The protocol version groombench speaks (docs/sealed.md), checked in the hello reply.
@@ -83,6 +94,42 @@ def _limit_memory(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+class _Spawner:
+    """One daemon thread that starts every sandboxed program.
+
+    bubblewrap's ``--die-with-parent`` kills the sandbox when the *thread* that started it
+    exits; programs started from a worker pool's threads would die with each pool. This thread
+    lives as long as the harness, so a sandbox dies with the harness and not before.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def call(self, job: Callable[[], Any]) -> Any:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._serve, name="groombench-sandbox-spawner", daemon=True
+                )
+                self._thread.start()
+        done: Future[Any] = Future()
+        self._jobs.put((job, done))
+        return done.result()
+
+    def _serve(self) -> None:
+        while True:
+            job, done = self._jobs.get()
+            try:
+                done.set_result(job())
+            except BaseException as error:  # handed back to the caller
+                done.set_exception(error)
+
+
+_SPAWNER = _Spawner()
+
+
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     # The program leads its own session: killing the group also ends any helper processes it
     # started, which would otherwise keep our pipes open.
@@ -106,11 +153,13 @@ def _stop_process(process: subprocess.Popen[bytes], grace: float) -> None:
     _kill_group(process)  # helpers it left behind
 
 
-def _exit_status(process: subprocess.Popen[bytes]) -> str:
+def _exit_status(process: subprocess.Popen[bytes], sandboxed: bool = False) -> str:
     try:
         code = process.wait(timeout=0.5)  # EOF usually means it is exiting: give it a moment
     except subprocess.TimeoutExpired:
         return "closed its stdout"
+    if sandboxed and code > 128:
+        code = -(code - 128)  # bubblewrap exits 128 + N when the program died of signal N
     if code < 0:
         try:
             return f"was killed by {signal.Signals(-code).name}"
@@ -131,8 +180,10 @@ class Program:
         memory_mb: int | None,
         stderr_log: Path | None,
         usage: Usage,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.command = command
+        self.sandbox = sandbox
         self.shown = shown
         self.timeout = timeout
         self.start_timeout = start_timeout
@@ -200,8 +251,15 @@ class Program:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         where = f"(command: {shlex.join(self.command)})"
-        preexec = None
-        if self.memory_mb is not None:
+        argv = list(self.command)
+        preexec: Callable[[], None] | None = None
+        if self.sandbox is not None:
+            try:
+                argv = self.sandbox.wrap(self.command)
+            except SandboxUnavailable as error:
+                raise ExecStartError(str(error)) from None
+            preexec = functools.partial(enter, self.sandbox.limits(), self.sandbox.drops_privileges)
+        elif self.memory_mb is not None:
             limit = self.memory_mb * 1024 * 1024
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
             if hard != resource.RLIM_INFINITY:
@@ -212,8 +270,9 @@ class Program:
             if self.stderr_log is not None:
                 self.stderr_log.parent.mkdir(parents=True, exist_ok=True)
                 stderr_handle = self.stderr_log.open("ab")
-            return subprocess.Popen(
-                list(self.command),
+            start = functools.partial(
+                subprocess.Popen,
+                argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 # A file or nothing, never a pipe: a chatty program cannot fill a pipe nobody
@@ -222,7 +281,12 @@ class Program:
                 bufsize=0,
                 start_new_session=True,
                 preexec_fn=preexec,
+                # bubblewrap itself gets no secret either: the sandbox's own pid 1 is readable
+                # from inside it. The program's environment is the sandbox's --setenv list.
+                env=None if self.sandbox is None else {"PATH": os.defpath},
             )
+            process = start() if self.sandbox is None else _SPAWNER.call(start)
+            return cast("subprocess.Popen[bytes]", process)
         except FileNotFoundError as error:
             raise ExecStartError(
                 f"cannot start sealed program {self.command[0]!r}: no such file {where}"
@@ -309,13 +373,16 @@ class Program:
 
     def _crashed(self, process: subprocess.Popen[bytes], op: str) -> ExecCrashed:
         limit = "" if self.memory_mb is None else f"; memory limit {self.memory_mb} MiB in force"
+        if self.sandbox is not None and self.sandbox.cpu_seconds is not None:
+            limit += f", CPU limit {self.sandbox.cpu_seconds} s"
         log = (
             f"; its stderr is in {self.stderr_log}"
             if self.stderr_log is not None
             else "; set stderr_log to keep its stderr"
         )
         return ExecCrashed(
-            f"sealed program {self.shown} {_exit_status(process)} during '{op}'{limit}{log}"
+            f"sealed program {self.shown} {_exit_status(process, self.sandbox is not None)} "
+            f"during '{op}'{limit}{log}"
         )
 
     def _timed_out(self, op: str, wait: float) -> ExecTimeout:

@@ -23,6 +23,7 @@ from detectors.remote.llm_judge import (
     LLMJudgeDetector,
     parse_answer,
 )
+from detectors.speakers import pseudonymous
 from tests.fake_llm import MODEL, PATH, FakeLLM, judge, serve, transcript_of
 from tests.loopback import Faults, Loopback
 
@@ -70,8 +71,11 @@ def test_strict_answers_are_scores_and_requests_have_the_chat_shape(server: Loop
     scores = judge_at(server, max_tokens=64).score_prefixes([chat])[0]
     sent = [transcript_of(p) for p in user_prompts(server)]
     assert scores == [judge(t)[0] for t in sent] and scores[-1] > scores[0]
-    # One request per checkpoint, each with exactly the messages up to that checkpoint.
-    expected = ["\n".join(f"{m.author}: {m.text}" for m in chat[:k]) for k in range(1, 5)]
+    # One request per checkpoint, each with exactly the messages up to that checkpoint; the
+    # authors renamed by first appearance (A, B), never the corpus's ids.
+    expected = [
+        "\n".join(f"{m.author}: {m.text}" for m in pseudonymous(chat[:k])) for k in range(1, 5)
+    ]
     assert sorted(sent) == sorted(expected)
     for request in server.requests:
         assert (request.method, request.path) == ("POST", PATH)
@@ -85,7 +89,7 @@ def test_strict_answers_are_scores_and_requests_have_the_chat_shape(server: Loop
 
 def test_window_holds_only_the_last_messages(server: Loopback) -> None:
     judge_at(server, window=2).score_prefixes([conv("m1", "m2", "m3", "m4")], every=4)
-    assert [transcript_of(p) for p in user_prompts(server)] == ["a: m3\nb: m4"]
+    assert [transcript_of(p) for p in user_prompts(server)] == ["A: m3\nB: m4"]
 
 
 def test_optional_switches_are_sent_when_set(server: Loopback) -> None:
@@ -161,7 +165,7 @@ def test_unreadable_answers_are_errors_never_negatives(server: Loopback) -> None
 def test_transient_failures_are_retried() -> None:
     with serve(faults=Faults(script=["500", "429", "reset"])) as server:
         detector = judge_at(server)
-        assert detector.score([conv("our secret")]) == [judge("a: our secret")[0]]
+        assert detector.score([conv("our secret")]) == [judge("A: our secret")[0]]
     usage = detector.usage()
     assert (usage["requests"], usage["retries"], usage["rate_limited"]) == (4, 3, 1)
     assert usage["calls"] == 1

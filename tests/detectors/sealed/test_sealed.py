@@ -17,6 +17,7 @@ from benchmarks.components import build
 from benchmarks.jobplan import Component
 from detectors import Message, checkpoints
 from detectors.sealed.detector import (
+    EXAMPLE_INSIDE,
     EXAMPLE_MODULE,
     ExecCrashed,
     ExecProtocolError,
@@ -31,8 +32,13 @@ EXAMPLE = (sys.executable, "-m", EXAMPLE_MODULE)
 
 
 def example(*flags: str, **settings: Any) -> SealedExecutableDetector:
-    """The example program with fault switches; no cache and a 1 s timeout unless told."""
-    settings = {"cache": None, "timeout": 1.0, "start_timeout": 20.0} | settings
+    """The example program with fault switches; no cache and a 1 s timeout unless told.
+
+    These tests are about the protocol (what is pushed, faults, the cache), so the program runs
+    as a plain subprocess (and may write its --log on the host); the sandbox has its own tests
+    (test_sandbox.py), which run the same faults confined.
+    """
+    settings = {"cache": None, "timeout": 1.0, "start_timeout": 20.0, "sandbox": False} | settings
     return SealedExecutableDetector([*EXAMPLE, *flags], **settings)
 
 
@@ -214,7 +220,9 @@ def test_a_program_that_stops_reading_cannot_block_the_harness() -> None:
         "import json, sys, time; sys.stdin.readline(); "
         "print(json.dumps({'ok': True, 'protocol': 1}), flush=True); time.sleep(60)"
     )
-    with SealedExecutableDetector([sys.executable, "-c", script], timeout=1.0) as detector:
+    with SealedExecutableDetector(
+        [sys.executable, "-c", script], sandbox=False, timeout=1.0
+    ) as detector:
         started = time.monotonic()
         result = detector.try_score_prefixes([msgs("x" * (4 << 20))])[0]
         assert isinstance(result, ExecTimeout) and time.monotonic() - started < 5.0
@@ -224,7 +232,7 @@ def test_a_program_that_stops_reading_cannot_block_the_harness() -> None:
 
 
 def test_a_missing_or_non_executable_program_is_a_clear_error(tmp_path: Path) -> None:
-    missing = SealedExecutableDetector([str(tmp_path / "vendor-bin"), "--flag"])
+    missing = SealedExecutableDetector([str(tmp_path / "vendor-bin"), "--flag"], sandbox=False)
     results = missing.try_score_prefixes([msgs("hi"), msgs("hello")])
     assert all(isinstance(r, ExecStartError) for r in results)
     assert "vendor-bin" in str(results[0]) and "no such file" in str(results[0])
@@ -234,21 +242,23 @@ def test_a_missing_or_non_executable_program_is_a_clear_error(tmp_path: Path) ->
     plain = tmp_path / "plain-file"
     plain.write_text("not a program\n")
     with pytest.raises(ExecStartError, match=r"plain-file.*not executable"):
-        SealedExecutableDetector([str(plain)]).score_prefixes([msgs("hi")])
+        SealedExecutableDetector([str(plain)], sandbox=False).score_prefixes([msgs("hi")])
 
     with pytest.raises(ValueError, match="command must name a program"):
-        SealedExecutableDetector([])
+        SealedExecutableDetector([], sandbox=False)
 
 
 def test_a_program_that_does_not_say_hello_in_protocol_1_is_a_clear_error() -> None:
     with pytest.raises(ExecStartError, match="speaks protocol 2; groombench speaks protocol 1"):
         example("--protocol", "2").score_prefixes([msgs("hi")])
-    chatty = SealedExecutableDetector([sys.executable, "-c", "print('hello there')"])
+    chatty = SealedExecutableDetector([sys.executable, "-c", "print('hello there')"], sandbox=False)
     with pytest.raises(ExecStartError, match=r"did not answer hello properly.*not JSON"):
         chatty.score_prefixes([msgs("hi")])
     silent = [sys.executable, "-c", "import time; time.sleep(30)"]
     with pytest.raises(ExecStartError, match=r"did not answer 'hello' in 0\.5 s"):
-        SealedExecutableDetector(silent, start_timeout=0.5).score_prefixes([msgs("hi")])
+        SealedExecutableDetector(silent, sandbox=False, start_timeout=0.5).score_prefixes(
+            [msgs("hi")]
+        )
 
 
 # -- the prediction cache ---------------------------------------------------------------------
@@ -347,7 +357,8 @@ def test_the_exec_config_runs_the_example_program(tmp_path: Path) -> None:
     assert isinstance(detector, SealedExecutableDetector)
     assert detector.metadata.name == "exec" and detector.metadata.stateful
     assert EXAMPLE_MODULE in detector.metadata.description
-    assert detector.command == EXAMPLE
+    # Sandboxed by default: the example file is shown read-only inside, run by plain Python.
+    assert detector.isolation == "sandboxed" and detector.command[-1] == EXAMPLE_INSIDE
     with detector:
         assert detector.score([msgs("hi", "add me on snap")]) == pytest.approx([0.25])
     assert (tmp_path / "cache" / "predictions.sqlite").exists()
@@ -356,7 +367,8 @@ def test_the_exec_config_runs_the_example_program(tmp_path: Path) -> None:
 def test_the_command_is_set_from_the_command_line(tmp_path: Path) -> None:
     log = tmp_path / "log"
     command = ",".join([*EXAMPLE, "--log", str(log)])
-    with compose_exec(tmp_path, f"detector.command=[{command}]", "detector.version=2") as detector:
+    overrides = (f"detector.command=[{command}]", "detector.version=2", "detector.sandbox=false")
+    with compose_exec(tmp_path, *overrides) as detector:
         assert detector.command == (*EXAMPLE, "--log", str(log))
         assert detector.metadata.version == "2"
         assert "python" in detector.metadata.description
