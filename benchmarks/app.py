@@ -170,6 +170,9 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
         allow_leakage=plan.allow_leakage,
         training_ids=ids,
         detector_settings=plan.public_section("detector"),
+        # The fast mode's causality re-check runs on a second instance: nothing the first
+        # remembered (a trace cached by conversation or by content) can be replayed.
+        fresh=lambda: prepare_detector(plan, corpus, registered),
     )
     if plan.protocol is not None:
         evaluation = run_protocol(plan, detector, corpus, evaluation, output_dir)

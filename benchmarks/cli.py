@@ -15,7 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.errors import ConfigError
 
@@ -23,6 +23,29 @@ if TYPE_CHECKING:
     from benchmarks.jobplan import JobPlan
 
 log = logging.getLogger("groombench")
+
+#: Names one launch of a command (and the processes it starts): see :func:`launch_id`.
+LAUNCH_ENV = "GROOMBENCH_LAUNCH_ID"
+
+
+def launch_id() -> str:
+    """The output folder's name for this launch: its start time and a random suffix.
+
+    Two commands started in the same second get two folders (and two sweep parents); the
+    processes one command starts (joblib workers) inherit the name through the environment,
+    so they write into their launcher's folder.
+    """
+    if LAUNCH_ENV not in os.environ:
+        import secrets
+        import time
+
+        stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+        os.environ[LAUNCH_ENV] = f"{stamp}_{secrets.token_hex(3)}"
+    return os.environ[LAUNCH_ENV]
+
+
+if not OmegaConf.has_resolver("gb.launch"):
+    OmegaConf.register_new_resolver("gb.launch", launch_id)
 
 
 def _output_dir() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ def evaluate_detector(
     allow_leakage: bool = False,
     detector_settings: dict[str, Any] | None = None,
     training_ids: Collection[str] | None = None,
+    fresh: Callable[[], Detector] | None = None,
 ) -> Evaluation:
     """Stream ``corpus[split]`` through ``detector`` and compute every metric.
 
@@ -92,6 +93,8 @@ def evaluate_detector(
             with the result so that two settings of one detector can be told apart.
         training_ids: conversation ids the detector learned from, when known; any overlap
             with the scored split counts as leakage.
+        fresh: builds a second instance of the detector for the causality re-check (fast
+            mode), so that nothing the first remembered can be replayed.
 
     Returns:
         The result and its traces.
@@ -111,7 +114,7 @@ def evaluate_detector(
             "anyway, flagged LEAKAGE)"
         )
     data = corpus.split(split)
-    traces = run(detector, data, runner)
+    traces = run(detector, data, runner, fresh=fresh)
     if output_dir is not None:
         traces.save(Path(output_dir) / TRACES_FILE)
     metrics, definitions = score_traces(traces, policy, latency_p)
@@ -140,6 +143,7 @@ def evaluate_detector(
         metrics_config={"latency_p": latency_p},
         leakage=leaked,
         usage=dict(detector.usage()),
+        guarantees=guarantees_of(detector, traces),
         notes=tuple(notes),
         software=software_versions(),
     )
@@ -153,6 +157,23 @@ def evaluate_detector(
             f"({traces.column('error')[0]} first); no metric is meaningful. Messages: {where}"
         )
     return evaluation
+
+
+def guarantees_of(detector: Detector, traces: Traces) -> dict[str, Any]:
+    """Which guarantees held in this run (see :class:`benchmarks.results.RunResult`)."""
+    isolation = str(getattr(detector, "isolation", "in-process"))
+    causality = dict(traces.causality)
+    flags = []
+    if isolation == "UNSANDBOXED":
+        flags.append("UNSANDBOXED")
+    if causality and not causality.get("verified", True):
+        flags.append("UNVERIFIED")
+    return {
+        "isolation": isolation,
+        "trusted": bool(getattr(detector, "trusted", True)),
+        "causality": causality,
+        "flags": flags,
+    }
 
 
 def _dataclass_params(policy: Policy) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -300,6 +300,10 @@ def build_plan(
         runner = RunnerConfig(**{k: v for k, v in (data.get("runner") or {}).items()})
     except (TypeError, ValueError) as error:
         raise ConfigError(f"runner: {error}") from None
+    claim = claim_from(data.get("claim"), split)
+    if claim is not None and runner.causality == "auto":
+        # An audit of a declared claim is causal by construction, whoever wrote the detector.
+        runner = replace(runner, causality="strict")
     detector = Component.of(data["detector"])
     head = (sys.argv if argv is None else list(argv))[1:]
     return JobPlan(
@@ -316,7 +320,7 @@ def build_plan(
         protocol=None if protocol_name == "none" else Component.of(protocol),
         runner=runner,
         audit=audit_of(data.get("audit"), seed),
-        claim=claim_from(data.get("claim"), split),
+        claim=claim,
         tracking=tracking_of(cfg, paths),
         detector_choice=detector_choice or str(detector.get("name") or "<detector>"),
         task_overrides=tuple(task_overrides),

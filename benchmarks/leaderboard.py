@@ -85,8 +85,8 @@ def result_row(result: RunResult) -> dict[str, Any]:
     }
     row.update(result.metrics)
     row.update(headline_columns(result.audit.get("intervals", {})))
-    if result.leakage:
-        row["detector"] += " (LEAKAGE)"
+    for flag in result.flags:  # LEAKAGE, UNSANDBOXED, UNVERIFIED
+        row["detector"] += f" ({flag})"
     n_scored, n_errors = result.metrics.get("n_scored"), result.metrics.get("n_errors")
     if not n_scored and n_errors:
         row["detector"] += " (ALL FAILED)"
@@ -198,13 +198,26 @@ def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, 
         if key in rows:
             continue  # runs come newest first: keep the latest of each evaluation
         rows[key] = {
-            "detector": key[0] + (" (LEAKAGE)" if tags.get("groombench.leakage") == "true" else ""),
+            "detector": key[0] + _flag_suffix(tags),
             "corpus": f"{key[2]}:{key[3]}",
             "policy": policy,
             "run_id": run.info.run_id[:8],
             "_settings": settings,
         } | dict(run.data.metrics)
     return disambiguate(sorted(rows.values(), key=_by_f1))
+
+
+def _flag_suffix(tags: Mapping[str, str]) -> str:
+    """`` (LEAKAGE) (UNSANDBOXED) ...`` from a run's tags.
+
+    Examples:
+        >>> _flag_suffix({"groombench.leakage": "true", "groombench.flags": "LEAKAGE UNVERIFIED"})
+        ' (LEAKAGE) (UNVERIFIED)'
+    """
+    flags = tags.get("groombench.flags", "").split()
+    if tags.get("groombench.leakage") == "true" and "LEAKAGE" not in flags:
+        flags.insert(0, "LEAKAGE")  # runs logged before flags were tagged
+    return "".join(f" ({flag})" for flag in flags)
 
 
 def _by_f1(row: Mapping[str, Any]) -> float:

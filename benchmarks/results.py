@@ -47,6 +47,10 @@ class RunResult:
     cost; defined in ``definitions`` under ``usage.<name>``); it is empty for local detectors.
     ``audit`` holds every metric's interval with its method, the bootstrap's settings, the
     clusters and a claim's verdict (see :mod:`benchmarks.audit`); empty when not audited.
+    ``guarantees`` says which guarantees held: ``isolation`` (``in-process``, ``sandboxed``,
+    ``UNSANDBOXED``, ``remote service``), ``trusted``, ``causality`` (mode and the
+    checked/failed/unchecked counts) and ``flags`` (``UNSANDBOXED``, ``UNVERIFIED``), which
+    every place that shows the result repeats.
     """
 
     detector: dict[str, Any]
@@ -59,10 +63,17 @@ class RunResult:
     leakage: bool = False
     usage: dict[str, float] = field(default_factory=dict)
     audit: dict[str, Any] = field(default_factory=dict)
+    guarantees: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     schema_version: str = RESULT_SCHEMA_VERSION
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     software: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The warnings that travel with this result: LEAKAGE, UNSANDBOXED, UNVERIFIED."""
+        leak = ("LEAKAGE",) if self.leakage else ()
+        return leak + tuple(self.guarantees.get("flags", ()))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""

@@ -2,9 +2,10 @@
 
 Conversations are scored in batches (so detectors can vectorise across conversations) at the
 checkpoints of :func:`detectors.checkpoints` (every k-th message and the last). The score at
-message k must depend only on messages 1..k: shipped detectors are contract-tested for it, and
-the runner re-checks it on a seeded sample of every run by re-scoring truncated conversations
-(``causality_sample``), so a detector whose batch path peeks ahead fails the run loudly.
+message k must depend only on messages 1..k: in strict mode by construction (lockstep), in
+fast mode checked on a seeded sample in a way a cheat cannot replay (:mod:`benchmarks.causality`).
+Corpus conversation ids reach only untrusted adapters (sealed, remote), whose harness-side
+caches key on them and never send them; in-process detectors get none.
 
 A detector that raises (or returns a bad score) on one conversation does not stop the run: the
 batch is retried one conversation at a time and the failing one is recorded as an error, which
@@ -20,22 +21,29 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from datasets import Dataset
 from tqdm.auto import tqdm
 
+from benchmarks.causality import (
+    MODES,
+    CausalityRecord,
+    Failure,
+    Pick,
+    failure_of,
+    lockstep,
+    recheck,
+    resolve_mode,
+)
+from benchmarks.causality import CausalityError as CausalityError
 from benchmarks.traces import TraceRow, Traces
 from detectors import Detector, Message, check_trace, checkpoints
 from detectors.window import WindowedDetector
 
 log = logging.getLogger(__name__)
-
-
-class CausalityError(RuntimeError):
-    """A detector's score at message k changed when later messages were removed."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,12 @@ class RunnerConfig:
             (eSPD uses 50); None gives it the whole prefix.
         seed: seeds the causality sample.
         progress: show a progress bar on stderr.
+        causality: ``strict`` (lockstep, causal by construction), ``fast`` (whole
+            conversations, re-checked on a sample) or ``auto`` (strict for untrusted
+            detectors; the job also makes it strict when a claim is declared).
+        max_unchecked: largest share of the fast mode's re-checks that may fail to run.
+        allow_unverified: report a run above that share, marked ``UNVERIFIED``, instead of
+            failing it.
     """
 
     batch_size: int = 64
@@ -61,6 +75,9 @@ class RunnerConfig:
     window: int | None = None
     seed: int = 0
     progress: bool = True
+    causality: str = "auto"
+    max_unchecked: float = 0.05
+    allow_unverified: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -73,6 +90,12 @@ class RunnerConfig:
             raise ValueError(
                 f"runner.causality_sample must be in [0, 1], got {self.causality_sample}"
             )
+        if self.causality not in MODES:
+            raise ValueError(
+                f"runner.causality must be one of {', '.join(MODES)}, got {self.causality!r}"
+            )
+        if not 0.0 <= self.max_unchecked <= 1.0:
+            raise ValueError(f"runner.max_unchecked must be in [0, 1], got {self.max_unchecked}")
 
 
 def to_messages(raw: Sequence[dict[str, Any]]) -> tuple[Message, ...]:
@@ -85,14 +108,11 @@ def _batches(dataset: Dataset, size: int) -> Iterator[dict[str, list[Any]]]:
     yield from dataset.select_columns(columns).iter(batch_size=size)
 
 
-Failure = tuple[str, str]  # (exception type, message): the message stays local
-
-
 def _score_batch(
     detector: Detector,
     conversations: list[tuple[Message, ...]],
     every: int,
-    ids: Sequence[str],
+    ids: Sequence[str] | None,
 ) -> list[list[float] | Failure]:
     """Score a batch; a conversation the detector failed on gets its failure instead."""
     try:
@@ -100,21 +120,17 @@ def _score_batch(
         if len(results) != len(conversations):
             raise ValueError(f"detector returned {len(results)} traces for {len(conversations)}")
     except Exception as error:  # the detector broke its own contract: every one failed
-        return [_failure(error)] * len(conversations)
+        return [failure_of(error)] * len(conversations)
     out: list[list[float] | Failure] = []
     for conversation, result in zip(conversations, results, strict=True):
         if isinstance(result, BaseException):
-            out.append(_failure(result))
+            out.append(failure_of(result))
             continue
         try:
             out.append(check_trace(result, len(conversation), every))
         except ValueError as error:
-            out.append(_failure(error))
+            out.append(failure_of(error))
     return out
-
-
-def _failure(error: BaseException) -> Failure:
-    return type(error).__name__, str(error)[:1000]
 
 
 def _minutes(conversation: Sequence[Message], points: Sequence[int]) -> list[float]:
@@ -128,63 +144,53 @@ def _minutes(conversation: Sequence[Message], points: Sequence[int]) -> list[flo
     return out
 
 
-def check_causality(
+def run(
     detector: Detector,
-    conversation: tuple[Message, ...],
-    scores: Sequence[float],
-    every: int,
-    rng: random.Random,
-    conversation_id: str = "",
-) -> None:
-    """Re-score a random truncation of ``conversation``; raise if earlier scores changed."""
-    points = checkpoints(len(conversation), every)
-    if len(points) < 2:
-        return
-    cut = rng.randrange(1, len(points))  # keep checkpoints[:cut], drop the rest
-    prefix = conversation[: points[cut - 1]]
-    # With its id, so that a detector with a prediction cache re-reads what it paid for.
-    result = detector.try_score_prefixes([prefix], every, ids=[conversation_id])[0]
-    if isinstance(result, Exception):
-        raise result
-    again = result
-    if len(again) != cut:
-        raise CausalityError(
-            f"detector '{detector.metadata.name}' returned {len(again)} scores for the "
-            f"{cut} checkpoints of a truncated conversation"
-        )
-    # Detectors that batch float32 arithmetic declare how much a score moves with its batch.
-    slack = max(1e-9, float(getattr(detector, "score_tolerance", 0.0)))
-    for position in range(cut):
-        if not math.isclose(again[position], scores[position], rel_tol=1e-6, abs_tol=slack):
-            raise CausalityError(
-                f"detector '{detector.metadata.name}' is not causal: its score at message "
-                f"{points[position]} was {scores[position]:.10g} with the whole conversation and "
-                f"{again[position]:.10g} with messages after {points[cut - 1]} removed (a detector "
-                "whose scores move with batching declares it in score_tolerance)"
-            )
+    dataset: Dataset,
+    config: RunnerConfig | None = None,
+    *,
+    fresh: Callable[[], Detector] | None = None,
+) -> Traces:
+    """Stream ``dataset`` through ``detector``; return the traces of every conversation.
 
+    Args:
+        detector: the detector.
+        dataset: a corpus split.
+        config: batching, checkpoints, causality mode and sampling, progress.
+        fresh: builds a second instance of the detector for the fast mode's re-check (so that
+            nothing it remembered from the first pass can be replayed); None reuses it.
 
-def run(detector: Detector, dataset: Dataset, config: RunnerConfig | None = None) -> Traces:
-    """Stream ``dataset`` through ``detector``; return the traces of every conversation."""
+    Raises:
+        CausalityError: a re-checked score moved (fast mode).
+        CausalityUnverified: too many re-checks could not run, and that was not allowed.
+    """
     config = config or RunnerConfig()
+    mode = resolve_mode(config.causality, detector)
     if config.window is not None:
         detector = WindowedDetector(detector, config.window)
-    rng = random.Random(config.seed)
-    checked = _causality_picks(len(dataset), config)
+        if fresh is not None:
+            build, window = fresh, config.window
+            fresh = lambda: WindowedDetector(build(), window)  # noqa: E731
+    trusted = getattr(detector, "trusted", True)
+    sampled = _causality_picks(len(dataset), config) if mode == "fast" else set()
+    picks: list[Pick] = []
     rows: list[TraceRow] = []
     details: list[tuple[str, str]] = []
-    check_failures = 0
     bar = tqdm(
         total=len(dataset),
-        desc=f"scoring {detector.metadata.name}",
+        desc=f"scoring {detector.metadata.name}" + (" (strict)" if mode == "strict" else ""),
         unit="conv",
         disable=not config.progress,
         leave=False,
     )
     for batch in _batches(dataset, config.batch_size):
         conversations = [to_messages(raw) for raw in batch["messages"]]
+        ids = None if trusted else [str(i) for i in batch["conversation_id"]]
         started = time.perf_counter()
-        results = _score_batch(detector, conversations, config.every, batch["conversation_id"])
+        if mode == "strict":
+            results = lockstep(detector, conversations, config.every, ids)
+        else:
+            results = _score_batch(detector, conversations, config.every, ids)
         elapsed = time.perf_counter() - started
         n_msgs = max(1, sum(len(c) for c in conversations))
         for i, (conversation, result) in enumerate(zip(conversations, results, strict=True)):
@@ -193,20 +199,8 @@ def run(detector: Detector, dataset: Dataset, config: RunnerConfig | None = None
             scores = [] if isinstance(result, tuple) else result
             if isinstance(result, tuple):
                 details.append((batch["conversation_id"][i], f"{result[0]}: {result[1]}"))
-            elif len(rows) in checked:
-                try:
-                    check_causality(
-                        detector,
-                        conversation,
-                        scores,
-                        config.every,
-                        rng,
-                        batch["conversation_id"][i],
-                    )
-                except CausalityError:
-                    raise
-                except Exception:  # a flaky re-score is not a verdict on causality
-                    check_failures += 1
+            elif len(rows) in sampled:
+                picks.append(Pick(conversation, tuple(scores), str(batch["conversation_id"][i])))
             rows.append(
                 TraceRow(
                     conversation_id=batch["conversation_id"][i],
@@ -223,13 +217,26 @@ def run(detector: Detector, dataset: Dataset, config: RunnerConfig | None = None
             )
         bar.update(len(conversations))
     bar.close()
-    traces = Traces.from_rows(rows, error_details=details)
-    if check_failures:
-        log.warning(
-            "%d causality re-check(s) could not run: the detector failed on a truncated "
-            "conversation",
-            check_failures,
+    if mode == "strict":
+        record = CausalityRecord(mode="strict", checked=sum(1 for r in rows if r.error is None))
+    else:
+        record = recheck(
+            detector,
+            picks,
+            config.every,
+            config.seed,
+            fresh=fresh,
+            max_unchecked=config.max_unchecked,
+            allow_unverified=config.allow_unverified,
         )
+        if record.unchecked:
+            log.warning(
+                "%d of %d causality re-check(s) could not run (the detector failed on them)%s",
+                record.unchecked,
+                record.sampled,
+                "" if record.verified else ": the run is marked UNVERIFIED",
+            )
+    traces = Traces.from_rows(rows, error_details=details, causality=record.to_dict())
     if traces.n_errors:
         kinds = Counter(e for e in traces.column("error") if e)
         log.warning(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,18 +77,25 @@ class Traces:
         error_details: ``(conversation_id, "Type: message")`` per failure. Messages may quote
             chat text, so they are never logged or tracked; :meth:`save_error_details` writes
             them to a local file for the user.
+        causality: how causality was guaranteed or checked in the run that made these traces
+            (:class:`benchmarks.causality.CausalityRecord` as a dict); empty when unknown (traces
+            loaded from a file).
     """
 
     table: pa.Table
     error_details: tuple[tuple[str, str], ...] = ()
+    causality: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_rows(
-        cls, rows: Sequence[TraceRow], error_details: Sequence[tuple[str, str]] = ()
+        cls,
+        rows: Sequence[TraceRow],
+        error_details: Sequence[tuple[str, str]] = (),
+        causality: Mapping[str, Any] | None = None,
     ) -> Traces:
         """Build from rows (in corpus order)."""
         table = pa.Table.from_pylist([asdict(r) for r in rows], schema=SCHEMA)
-        return cls(table, tuple(error_details))
+        return cls(table, tuple(error_details), dict(causality or {}))
 
     def save_error_details(self, path: str | Path) -> Path | None:
         """Write the failures' messages, secret values redacted, to a local JSONL file."""

@@ -43,6 +43,19 @@ def resolve_uri(configured: str | None, root: str | Path) -> str:
     return uri
 
 
+def causality_metrics(guarantees: Mapping[str, Any]) -> dict[str, float]:
+    """``causality_checked``, ``_failed``, ``_unchecked`` as MLflow metrics.
+
+    Examples:
+        >>> causality_metrics({"causality": {"mode": "fast", "checked": 24, "unchecked": 1}})
+        {'causality_checked': 24.0, 'causality_failed': 0.0, 'causality_unchecked': 1.0}
+    """
+    record = guarantees.get("causality") or {}
+    if not record:
+        return {}
+    return {f"causality_{k}": float(record.get(k, 0)) for k in ("checked", "failed", "unchecked")}
+
+
 def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
     """Yield ``dotted.key, value`` pairs of a nested mapping, secret-named values masked.
 
@@ -61,12 +74,27 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, 
 
 
 def ensure_store(uri: str) -> None:
-    """Create the store once (SQLite schema creation races when several processes do it)."""
+    """Create the store once, safely under concurrency.
+
+    MLflow creates a SQLite store's schema on first use, and two processes doing it at once
+    race (``table latest_metrics already exists``). For a SQLite store, the first use happens
+    under an exclusive lock on ``<db>.lock``, so the second process finds the schema made.
+    """
+    import fcntl
+
     import mlflow
 
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    if not uri.startswith("sqlite:///"):
+        mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        return
+    database = Path(uri.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def artifact_root(uri: str) -> str | None:
@@ -84,6 +112,7 @@ def ensure_experiment(uri: str, experiment: str) -> str:
     """Return the experiment's id, creating it (with its artifact root) when missing."""
     import mlflow
 
+    ensure_store(uri)
     client = mlflow.MlflowClient(tracking_uri=uri)
     found = client.get_experiment_by_name(experiment)
     if found is not None:
@@ -170,6 +199,10 @@ def log_evaluation(
         "groombench.corpus_version": str(result.corpus.get("version", "")),
         "groombench.corpus_limitations": " | ".join(result.corpus.get("limitations", []))[:4000],
         "groombench.result_schema": result.schema_version,
+        # Which guarantees held: the leaderboard and any reader of the run repeat the flags.
+        "groombench.isolation": str(result.guarantees.get("isolation", "")),
+        "groombench.causality_mode": str(result.guarantees.get("causality", {}).get("mode", "")),
+        "groombench.flags": " ".join(result.flags),
     } | {f"version.{k}": v for k, v in result.software.items()}
     with mlflow.start_run(run_name=name, parent_run_id=parent_run_id, tags=tags) as run:
         params = dict(flatten(config))
@@ -182,6 +215,7 @@ def log_evaluation(
                 if v is not None and math.isfinite(float(v))
             }
             | {f"usage.{k}": float(v) for k, v in result.usage.items()}
+            | causality_metrics(result.guarantees)
             | headline_columns(result.audit.get("intervals", {}))
         )
         # A code source: the corpus is made by a groombench loader from the user's files (or

@@ -419,4 +419,5 @@ def _detector_section(
         "trained_on": list(detector.get("trained_on", [])),
         "leakage": result.leakage,
         "usage": dict(result.usage),
+        "guarantees": dict(result.guarantees),
     }

@@ -13,6 +13,7 @@ A subclass implements :meth:`RemoteDetector.request`: one call for a list of ren
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -196,6 +197,8 @@ class RemoteDetector(Detector):
                 keys.append(key)
             keys_of.append(keys)
         scores = self.cache.get_many(payload_of) if self.cache is not None else {}
+        if self.cache is not None:
+            self._usage.add_earlier_cost(self.cache.cost_of(scores))
         if scores:
             self._usage.add("cache_hits", len(scores))
         errors = self._fetch([k for k in payload_of if k not in scores], payload_of, scores)
@@ -208,7 +211,52 @@ class RemoteDetector(Detector):
     def _fetch(
         self, missing: list[str], payload_of: Mapping[str, str], scores: dict[str, float]
     ) -> dict[str, Exception]:
-        """Request the missing inputs; fill ``scores``; return the error of each failed key."""
+        """Request the missing inputs; fill ``scores``; return the error of each failed key.
+
+        With a cache, inputs are claimed first: an input another live process is buying right
+        now is waited for, not bought again (two runs sharing a cache pay once).
+        """
+        if self.cache is None:
+            return self._buy(missing, payload_of, scores)
+        errors: dict[str, Exception] = {}
+        pending = list(missing)
+        while pending:
+            mine, theirs = self.cache.claim(pending)
+            try:
+                errors |= self._buy(mine, payload_of, scores)
+            finally:
+                self.cache.release(mine)  # answered ones were released when stored
+            if not theirs:
+                break
+            got = self._wait_for(theirs)
+            scores.update(got)
+            if got:
+                self._usage.add("shared_inputs", len(got))
+                self._usage.add_earlier_cost(self.cache.cost_of(got))
+            pending = [k for k in theirs if k not in got]  # their buyer gave up: try again
+        return errors
+
+    def _wait_for(self, keys: list[str], poll: float = 0.2) -> dict[str, float]:
+        """Wait until another process answers ``keys`` or gives them up; return the answers."""
+        assert self.cache is not None
+        found: dict[str, float] = {}
+        waiting = list(keys)
+        while waiting:
+            found |= self.cache.get_many(waiting)
+            waiting = [k for k in waiting if k not in found]
+            if not waiting:
+                break
+            _, still = self.cache.claim_check(waiting)
+            if not still:
+                found |= self.cache.get_many(waiting)
+                break
+            time.sleep(poll)
+        return found
+
+    def _buy(
+        self, missing: list[str], payload_of: Mapping[str, str], scores: dict[str, float]
+    ) -> dict[str, Exception]:
+        """Request ``missing`` from the service; fill ``scores``; return the failures."""
         batches = [
             tuple(missing[i : i + self.batch_size]) for i in range(0, len(missing), self.batch_size)
         ]
@@ -222,7 +270,8 @@ class RemoteDetector(Detector):
         def keep(keys: tuple[str, ...], got: list[float]) -> None:
             scores.update(zip(keys, got, strict=True))
             if self.cache is not None:  # at once: a killed run keeps every answer it got
-                self.cache.put_many(list(zip(keys, got, strict=True)))
+                price = self._usage.price_per_call  # one call bought the whole batch
+                self.cache.put_many(list(zip(keys, got, strict=True)), cost=price)
 
         def send(groups: Sequence[tuple[str, ...]]) -> list[Outcome[tuple[str, ...], list[float]]]:
             self._calls += 1

@@ -120,6 +120,16 @@ class _Job:
     encoded: tuple[str, ...]
     points: tuple[int, ...]
     keys: tuple[str, ...] | None  # one per message; None when the cache is off
+    chain: tuple[str, ...]  # chain digest of messages 1..k, per k
+
+
+@dataclass
+class _Open:
+    """A conversation left open in a program, to be continued by the next step (strict mode)."""
+
+    program: Program
+    generation: int
+    opaque: str
 
 
 class SealedExecutableDetector(Detector):
@@ -273,6 +283,7 @@ class SealedExecutableDetector(Detector):
             )
             for _ in range(self.processes)
         ]
+        self._open: dict[str, _Open] = {}  # chain digest of what was pushed -> where
         self._idle: queue.SimpleQueue[Program] = queue.SimpleQueue()
         for program in self._programs:
             self._idle.put(program)
@@ -370,10 +381,11 @@ class SealedExecutableDetector(Detector):
                 results[i] = error
                 continue
             keys = None
+            chain = tuple(chain_digests(encoded))
             if self._cache is not None:
                 cid = "" if ids is None else str(ids[i])
-                keys = tuple(input_key(self.namespace, cid, d) for d in chain_digests(encoded))
-            jobs[i] = _Job(encoded, tuple(points[i]), keys)
+                keys = tuple(input_key(self.namespace, cid, d) for d in chain)
+            jobs[i] = _Job(encoded, tuple(points[i]), keys, chain)
         if self._cache is not None and jobs:
             found = self._cache.get_many(
                 job.keys[k - 1] for job in jobs.values() if job.keys for k in job.points
@@ -397,7 +409,19 @@ class SealedExecutableDetector(Detector):
                 done = pool.map(lambda i: self._run(jobs[i], broken), pending)
                 for i, result in zip(pending, done, strict=True):
                     results[i] = result
+        self._close_stale({job.chain[job.points[-1] - 1] for job in jobs.values()})
         return [r if r is not None else RuntimeError("not scored") for r in results]
+
+    def _close_stale(self, continued: set[str]) -> None:
+        """Close the open conversations this call did not continue (they are finished)."""
+        for digest in list(self._open):
+            if digest in continued:
+                continue
+            entry = self._open.pop(digest)
+            if entry.program.generation == entry.generation:
+                with contextlib.suppress(ExecError):
+                    close = f'{{"op": "close", "conversation": {entry.opaque}}}'
+                    entry.program.request("close", close)
 
     def _run(self, job: _Job, broken: list[ExecStartError]) -> list[float] | Exception:
         """Score one conversation on an idle program; return its scores or its error."""
@@ -423,13 +447,34 @@ class SealedExecutableDetector(Detector):
             self._idle.put(program)
 
     def _replay(self, program: Program, job: _Job) -> list[float]:
-        conversation = json.dumps(str(next(self._ids)))
-        program.request("open", f'{{"op": "open", "conversation": {conversation}}}')
+        """Push the job's messages (continuing an open conversation where one holds its
+        beginning) and return the scores at its checkpoints; leave the conversation open.
+
+        In strict mode the runner asks for message k of a conversation right after message
+        k-1: the conversation the previous step left open in this program is continued with one
+        push, instead of replaying messages 1..k. It is closed once a call no longer continues
+        it. The program is still given each message only after it answered the one before.
+        """
+        last = job.points[-1]
+        start, conversation = 0, ""
+        # Resume after message m only if no wanted checkpoint is at or before m.
+        for m in range(min(last, job.points[0]) - 1, 0, -1):
+            entry = self._open.pop(job.chain[m - 1], None)
+            if entry is not None:
+                if entry.program is program and entry.generation == program.generation:
+                    start, conversation = m, entry.opaque
+                else:
+                    self._open[job.chain[m - 1]] = entry  # another program's: left as it is
+                break
+        if not conversation:
+            conversation = json.dumps(str(next(self._ids)))
+            program.request("open", f'{{"op": "open", "conversation": {conversation}}}')
         wanted = set(job.points)
         scores: list[float] = []
         fresh: dict[str, float] = {}
         try:
-            for position, message in enumerate(job.encoded[: job.points[-1]], start=1):
+            for position in range(start + 1, last + 1):
+                message = job.encoded[position - 1]
                 self._usage.add("requests")
                 reply = program.request(
                     "push",
@@ -447,11 +492,16 @@ class SealedExecutableDetector(Detector):
             with contextlib.suppress(ExecError):
                 program.request("close", f'{{"op": "close", "conversation": {conversation}}}')
             raise
-        program.request("close", f'{{"op": "close", "conversation": {conversation}}}')
-        # Stored only once the conversation is closed cleanly, so a conversation that ended in
-        # an error is asked again next run rather than half-answered from the cache.
+        # Stored at once (each score is final: it depends on its prefix only), so that a
+        # killed run keeps what it paid for.
         if self._cache is not None and fresh:
             self._cache.put_many(fresh)
+        if len(job.points) == 1 and last > 1:
+            # A lockstep step (one checkpoint, past the first message): the next step will
+            # most likely continue it. Closed when a call does not.
+            self._open[job.chain[last - 1]] = _Open(program, program.generation, conversation)
+        else:
+            program.request("close", f'{{"op": "close", "conversation": {conversation}}}')
         return scores
 
     @staticmethod

@@ -191,6 +191,9 @@ class Program:
         self.stderr_log = stderr_log
         self.usage = usage
         self.info: ProgramInfo | None = None
+        #: Bumped each time a new process starts: a conversation opened in an earlier one is
+        #: gone (its state died with it).
+        self.generation = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._stopper: weakref.finalize[Any, Any] | None = None
         self._buffer = bytearray()
@@ -215,6 +218,7 @@ class Program:
             self.usage.add("restarts")
             self._failed = False
         process = self._spawn()
+        self.generation += 1
         self._process = process
         self._buffer.clear()
         assert process.stdin is not None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.audit.headline import HEADLINE, headline_columns
+from benchmarks.tracking import causality_metrics
 from tests.helpers import cli, write_jsonl
 
 SENTINEL = "zebrasentinelword"
@@ -73,7 +74,11 @@ def test_mlflow_runs_match_results_and_leak_nothing(sweep: Path) -> None:
         # Plus the headline metrics' interval ends, from the audit.
         bounds = headline_columns(result["audit"]["intervals"])
         assert bounds and set(bounds) <= {f"{m}_{e}" for m in HEADLINE for e in ("low", "high")}
-        assert run.data.metrics == pytest.approx(finite | bounds)
+        causality = causality_metrics(result["guarantees"])
+        assert causality["causality_checked"] > 0  # fast mode: re-checked on a sample
+        assert run.data.metrics == pytest.approx(finite | bounds | causality)
+        assert run.data.tags["groombench.isolation"] == "in-process"
+        assert run.data.tags["groombench.causality_mode"] == "fast"
         assert run.data.params["detector._target_"].startswith("detectors.")
         assert run.inputs.dataset_inputs[0].dataset.digest == result["corpus"]["fingerprint"][:36]
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}

@@ -201,10 +201,44 @@ def _data(card: ReportCard, plots: bool) -> list[Block]:
     return [*blocks, _text("Known limitations are listed under 'Limitations of the data'.")]
 
 
+_FLAG_WARNINGS = {
+    "UNSANDBOXED": "UNSANDBOXED: the vendor's sealed program ran without its sandbox; it could "
+    "read the host's files (the answer key included) and reach the network. These numbers are "
+    "no evidence of performance unless the program was trusted.",
+    "UNVERIFIED": "UNVERIFIED: too many causality re-checks could not run; nothing shows the "
+    "detector did not use later messages. Re-run with runner.causality=strict.",
+}
+
+
 def _detector(card: ReportCard, plots: bool) -> list[Block]:
     leak = "Leakage: the detector was trained on data overlapping the test split; its numbers "
     leak += "here are optimistic and are no evidence of performance."
-    return [_text(leak, "warn")] * bool(card.detector.get("leakage")) + [_kv(card.detector)]
+    guarantees = dict(card.detector.get("guarantees") or {})
+    warnings = [_text(leak, "warn")] * bool(card.detector.get("leakage"))
+    warnings += [_text(_FLAG_WARNINGS[f], "warn") for f in guarantees.get("flags", ())]
+    blocks = [*warnings, _kv(card.detector, skip=("guarantees",))]
+    if guarantees:
+        causality = dict(guarantees.get("causality") or {})
+        blocks += [
+            _text("Guarantees", "subhead"),
+            _kv(
+                {
+                    "isolation": guarantees.get("isolation"),
+                    "trusted (in-process code)": guarantees.get("trusted"),
+                    "causality mode": causality.get("mode"),
+                    "causality checked": causality.get("checked"),
+                    "causality failed": causality.get("failed"),
+                    "causality unchecked": causality.get("unchecked"),
+                    "flags": " ".join(guarantees.get("flags", ())) or "none",
+                }
+            ),
+            _text(
+                "Strict mode feeds the detector message by message, every conversation in "
+                "lockstep: causal by construction. Fast mode re-checks a seeded sample on a "
+                "fresh instance, truncated and whole, shuffled (docs/trust.md)."
+            ),
+        ]
+    return blocks
 
 
 def _metrics(card: ReportCard, plots: bool) -> list[Block]:

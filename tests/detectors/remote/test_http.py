@@ -290,7 +290,8 @@ def test_cache_serves_a_second_instance_and_keys_on_the_settings(tmp_path: Path)
         assert server.count() == 3
         again = make(server.url, cache=cache)
         assert again.try_score_prefixes(convs, ids=ids) == want
-        assert server.count() == 3 and again.usage() == {"cache_hits": 3.0, "cost": 0.0}
+        assert server.count() == 3
+        assert again.usage() == {"cache_hits": 3.0, "cost": 0.0, "cost_total": 0.0}
         changed: list[dict[str, Any]] = [
             {"url": server.url + "/other"},
             {"body": {"text": "{text}", "lang": "en"}},
@@ -315,10 +316,15 @@ def test_usage_counts_a_scripted_run(tmp_path: Path) -> None:
             "retries": 3.0,
             "rate_limited": 1.0,
             "cost": 0.03,
+            "cost_total": 0.03,
         }
         detector.score_prefixes(convs)  # all from the cache: nothing new is paid
     assert server.count() == 6
     assert detector.usage()["cache_hits"] == 3 and detector.usage()["cost"] == 0.03
+    # A resumed run (a new instance on the same cache) pays nothing, and knows its inputs cost.
+    resumed = make(server.url, price_per_call=0.01, cache=tmp_path / "c.sqlite")
+    resumed.score_prefixes(convs)
+    assert resumed.usage()["cost"] == 0.0 and resumed.usage()["cost_total"] == pytest.approx(0.03)
 
 
 # --- secrets -------------------------------------------------------------------------------------
@@ -466,3 +472,59 @@ def test_presets_say_what_they_measure() -> None:
         prose = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
         assert "WHAT IT MEASURES" in prose and "does NOT model the grooming process" in prose
         assert f"name: {name}\n" in text and "_target_: detectors.remote.http.HttpDetector" in text
+
+
+# --- two processes, one cache: an input is bought once -----------------------------------------
+
+_BUYER = """
+import json, sys
+from detectors import Message
+from detectors.remote.http import HttpDetector
+url, cache, out = sys.argv[1:4]
+texts = [f"message number {i}" for i in range(30)]
+chunks = [texts[j:j + 5] for j in range(0, 30, 5)]
+convs = [[Message("a", t, None, k + 1) for k, t in enumerate(chunk)] for chunk in chunks]
+detector = HttpDetector(
+    name="http", version="1", description="test", url=url + "/score", body={"text": "{text}"},
+    score_path="score", concurrency=2, batch_size=1, price_per_call=0.01, cache=cache,
+    unit="message", retries={"attempts": 2, "backoff": 0.01},
+)
+scores = detector.try_score_prefixes(convs, 1, ids=[f"c{j}" for j in range(len(convs))])
+json.dump({"scores": scores, "usage": detector.usage()}, open(out, "w"))
+"""
+
+
+def test_two_processes_sharing_a_cache_buy_each_input_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cache = tmp_path / "predictions.sqlite"
+    script = tmp_path / "buyer.py"
+    script.write_text(_BUYER)
+    root = Path(__file__).resolve().parents[3]
+    env = {**__import__("os").environ, "PYTHONPATH": str(root)}
+    # 30 inputs at 0.3 s each, two at a time: the second process starts while the first buys.
+    with serve(generic_answer, latency=0.3) as server:
+        buyers = [
+            subprocess.Popen(
+                [sys.executable, str(script), server.url, str(cache), str(tmp_path / f"{n}.json")],
+                env=env,
+            )
+            for n in range(2)
+        ]
+        assert [b.wait(timeout=120) for b in buyers] == [0, 0]
+        bought = len(server.requests)
+    runs = [json.loads((tmp_path / f"{n}.json").read_text()) for n in range(2)]
+    assert runs[0]["scores"] == runs[1]["scores"]
+    assert bought == 30  # 30 distinct inputs, each bought once across both processes
+    calls = [r["usage"].get("calls", 0.0) for r in runs]
+    assert sum(calls) == 30
+    # The later process found the inputs claimed by the live one and waited for them.
+    assert max(r["usage"].get("shared_inputs", 0.0) for r in runs) > 0
+    for r in runs:
+        # Each run says what it paid, and what all of its inputs cost in all.
+        assert r["usage"]["cost"] == pytest.approx(0.01 * r["usage"].get("calls", 0.0))
+        assert r["usage"]["cost_total"] == pytest.approx(0.30)
+        assert r["usage"].get("shared_inputs", 0.0) + r["usage"].get("calls", 0.0) + r["usage"].get(
+            "cache_hits", 0.0
+        ) == pytest.approx(30)

@@ -374,3 +374,21 @@ def test_the_command_is_set_from_the_command_line(tmp_path: Path) -> None:
         assert "python" in detector.metadata.description
         detector.score([msgs("hi")])
     assert pushes(log) == 1
+
+
+def test_strict_lockstep_pushes_each_message_once_and_scores_like_a_plain_pass(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.causality import lockstep
+
+    log = tmp_path / "log"
+    convs = [tuple(c) for c in neutral(10, seed=3) if c]
+    ids = [f"c{i}" for i in range(len(convs))]
+    with example("--log", str(log), cache=str(tmp_path / "cache.sqlite")) as detector:
+        stepped = lockstep(detector, convs, 1, ids)
+        # Message k of every conversation before any message k+1, yet no replay: each
+        # conversation stays open in the program between steps. (Message 1 goes twice: a
+        # request for message 1 alone looks like a one-message conversation, closed at once.)
+        assert pushes(log) == sum(len(c) for c in convs) + sum(len(c) > 1 for c in convs)
+    with example(cache=None) as plain:
+        assert stepped == plain.score_prefixes(convs)
