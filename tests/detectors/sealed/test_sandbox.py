@@ -295,3 +295,29 @@ def test_a_mount_the_unprivileged_user_cannot_read_is_refused_before_the_run(
     SealedExecutableDetector(
         ["/opt/v/bin"], mounts=[f"{private}:/opt/v"], cache=None, sandbox_user="current"
     )
+
+
+def test_an_unsandboxed_run_says_so_in_the_result_the_leaderboard_and_the_card(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.audit.card.model import ReportCard
+    from benchmarks.audit.card.report import to_markdown
+    from benchmarks.corpora.jsonl import load_jsonl
+    from benchmarks.evaluation import evaluate_detector
+    from benchmarks.leaderboard import result_row
+    from tests.helpers import write_jsonl
+
+    corpus = load_jsonl(str(write_jsonl(tmp_path / "c.jsonl", n=12)), cache_dir=str(tmp_path / "c"))
+    with SealedExecutableDetector(cache=None, sandbox=False) as detector:
+        result = evaluate_detector(detector, corpus, split="all").result
+    assert result.guarantees["isolation"] == "UNSANDBOXED"
+    assert result.guarantees["causality"]["mode"] == "strict"  # untrusted: by construction
+    assert "UNSANDBOXED" in result.flags
+    assert "(UNSANDBOXED)" in result_row(result)["detector"]
+    card = ReportCard(title="t", detector={"name": "exec", "guarantees": result.guarantees})
+    text = to_markdown(card)
+    assert "UNSANDBOXED: the vendor's sealed program ran without its sandbox" in text
+    assert "causality mode" in text and "strict" in text
+    with SealedExecutableDetector(cache=None) as confined:
+        boxed = evaluate_detector(confined, corpus, split="all").result
+    assert boxed.guarantees["isolation"] == "sandboxed" and boxed.flags == ()
