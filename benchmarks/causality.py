@@ -34,6 +34,8 @@ from detectors import Detector, Message, check_score, checkpoints
 
 Failure = tuple[str, str]  # (exception type, message): the message stays local
 MODES = ("auto", "strict", "fast")
+#: The largest score tolerance a detector may declare (half-precision networks need ~1e-2).
+MAX_TOLERANCE = 5e-2
 
 
 class CausalityError(RuntimeError):
@@ -58,7 +60,10 @@ class CausalityRecord:
         sampled: conversations picked for re-checking (fast).
         fresh_instance: the re-check ran on a second instance of the detector.
         verified: False when ``unchecked`` exceeded the allowed share and the user allowed the
-            run anyway: every place the result appears says ``UNVERIFIED``.
+            run anyway, or when nothing was re-checked (``causality_sample=0``): every place
+            the result appears says ``UNVERIFIED``.
+        tolerance: how far a re-checked score was allowed to move (the detector's declared
+            ``score_tolerance``, at most :data:`MAX_TOLERANCE`).
     """
 
     mode: str
@@ -68,6 +73,7 @@ class CausalityRecord:
     sampled: int = 0
     fresh_instance: bool = False
     verified: bool = True
+    tolerance: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -169,7 +175,9 @@ def recheck(
             and ``allow_unverified`` is False.
     """
     if not picks:
-        return CausalityRecord(mode="fast", checked=0)
+        # Nothing was re-checked (causality_sample=0, or every conversation errored): nothing
+        # shows the detector is causal.
+        return CausalityRecord(mode="fast", checked=0, verified=False)
     rng = random.Random(seed)
     checker = fresh() if fresh is not None else detector
     items: list[tuple[int, int]] = []  # (pick, cut): cut = number of checkpoints kept
@@ -184,11 +192,11 @@ def recheck(
         pick = picks[position]
         points = checkpoints(len(pick.conversation), every)
         prefixes.append(pick.conversation[: points[cut - 1]])
-    trusted = getattr(checker, "trusted", True)
-    ids = None if trusted else [picks[p].conversation_id for p, _ in items]
+    # No ids, for anyone: an untrusted adapter's harness-side cache keys on them, and a re-check
+    # answered from that cache would check nothing (a paid service re-bills the sample).
     try:
         results: list[list[float] | Exception] = list(
-            checker.try_score_prefixes(prefixes, every, ids=ids)
+            checker.try_score_prefixes(prefixes, every, ids=None)
         )
         if len(results) != len(items):
             raise ValueError(f"detector returned {len(results)} traces for {len(items)}")
@@ -202,7 +210,8 @@ def recheck(
     unchecked: Counter[str] = Counter()
     bad: set[int] = set()
     moved: list[str] = []
-    slack = max(1e-9, float(getattr(detector, "score_tolerance", 0.0)))
+    # A declared tolerance is capped: a detector cannot declare its way past the check.
+    slack = min(MAX_TOLERANCE, max(1e-9, float(getattr(detector, "score_tolerance", 0.0))))
     for (position, cut), result in zip(items, results, strict=True):
         pick = picks[position]
         if isinstance(result, BaseException):
@@ -240,6 +249,7 @@ def recheck(
         sampled=len(picks),
         fresh_instance=checker is not detector,
         verified=share <= max_unchecked,
+        tolerance=slack,
     )
     if not record.verified and not allow_unverified:
         kinds = ", ".join(f"{k} x{n}" for k, n in unchecked.most_common())

@@ -24,6 +24,7 @@ COLUMNS: tuple[str, ...] = (
     "false_alerts_per_1k",
     "n_scored",
     "n_errors",
+    "causality",
 )
 
 
@@ -85,6 +86,7 @@ def result_row(result: RunResult) -> dict[str, Any]:
     }
     row.update(result.metrics)
     row.update(headline_columns(result.audit.get("intervals", {})))
+    row["causality"] = causality_cell(result.guarantees.get("causality") or {})
     for flag in result.flags:  # LEAKAGE, UNSANDBOXED, UNVERIFIED
         row["detector"] += f" ({flag})"
     n_scored, n_errors = result.metrics.get("n_scored"), result.metrics.get("n_errors")
@@ -203,8 +205,32 @@ def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, 
             "policy": policy,
             "run_id": run.info.run_id[:8],
             "_settings": settings,
+            "causality": causality_cell(
+                {
+                    "mode": tags.get("groombench.causality_mode", ""),
+                    **{
+                        k: run.data.metrics.get(f"causality_{k}", 0)
+                        for k in ("checked", "failed", "unchecked")
+                    },
+                }
+            ),
         } | dict(run.data.metrics)
     return disambiguate(sorted(rows.values(), key=_by_f1))
+
+
+def causality_cell(record: Mapping[str, Any]) -> str:
+    """How causality held, in one cell: the mode, then checked/failed/unchecked.
+
+    Examples:
+        >>> causality_cell({"mode": "fast", "checked": 24, "failed": 0, "unchecked": 1})
+        'fast 24/0/1'
+        >>> causality_cell({})
+        '-'
+    """
+    if not record.get("mode"):
+        return "-"
+    counts = "/".join(str(int(record.get(k, 0))) for k in ("checked", "failed", "unchecked"))
+    return f"{record['mode']} {counts}"
 
 
 def _flag_suffix(tags: Mapping[str, str]) -> str:

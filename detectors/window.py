@@ -29,6 +29,9 @@ class WindowedDetector(Detector):
         self.inner = inner
         self.window = window
         self.score_tolerance = inner.score_tolerance
+        # A window does not make a vendor's program trusted, nor change how it is isolated.
+        self.trusted = inner.trusted
+        self.isolation = inner.isolation
         self.metadata = replace(
             inner.metadata,
             description=f"{inner.metadata.description} [last {window} messages only]",

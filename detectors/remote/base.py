@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -155,6 +155,7 @@ class RemoteDetector(Detector):
         self.namespace = identity_digest(self.identity)
         self.cache = PredictionCache(cache, self.namespace) if cache is not None else None
         self._calls = 0  # seeds the jitter differently for every batch
+        self._accounted: set[str] = set()  # inputs whose cost is already in usage
 
     @abstractmethod
     def request(self, payloads: Sequence[str]) -> list[float]:
@@ -198,7 +199,7 @@ class RemoteDetector(Detector):
             keys_of.append(keys)
         scores = self.cache.get_many(payload_of) if self.cache is not None else {}
         if self.cache is not None:
-            self._usage.add_earlier_cost(self.cache.cost_of(scores))
+            self._account(scores)
         if scores:
             self._usage.add("cache_hits", len(scores))
         errors = self._fetch([k for k in payload_of if k not in scores], payload_of, scores)
@@ -232,9 +233,16 @@ class RemoteDetector(Detector):
             scores.update(got)
             if got:
                 self._usage.add("shared_inputs", len(got))
-                self._usage.add_earlier_cost(self.cache.cost_of(got))
+                self._account(got)
             pending = [k for k in theirs if k not in got]  # their buyer gave up: try again
         return errors
+
+    def _account(self, keys: Iterable[str]) -> None:
+        """Add what cached answers cost when bought, once per input for this instance."""
+        assert self.cache is not None
+        new = [k for k in keys if k not in self._accounted]
+        self._accounted.update(new)
+        self._usage.add_earlier_cost(self.cache.cost_of(new))
 
     def _wait_for(self, keys: list[str], poll: float = 0.2) -> dict[str, float]:
         """Wait until another process answers ``keys`` or gives them up; return the answers."""
@@ -269,9 +277,11 @@ class RemoteDetector(Detector):
 
         def keep(keys: tuple[str, ...], got: list[float]) -> None:
             scores.update(zip(keys, got, strict=True))
+            self._accounted.update(keys)  # paid for by this run: in `cost` already
             if self.cache is not None:  # at once: a killed run keeps every answer it got
                 price = self._usage.price_per_call  # one call bought the whole batch
                 self.cache.put_many(list(zip(keys, got, strict=True)), cost=price)
+                self.cache.refresh_claims()  # still buying: this process's claims hold
 
         def send(groups: Sequence[tuple[str, ...]]) -> list[Outcome[tuple[str, ...], list[float]]]:
             self._calls += 1

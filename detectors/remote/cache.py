@@ -122,6 +122,7 @@ class PredictionCache:
                 self._db.execute("ALTER TABLE predictions ADD COLUMN cost REAL")
             self._db.commit()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+        self._refreshed = 0.0
 
     def get_many(self, keys: Iterable[str]) -> dict[str, float]:
         """Return the cached score of each key that has one."""
@@ -230,6 +231,18 @@ class PredictionCache:
                 live = row is not None and row[0] != self.owner and _live(row, host, now)
                 (held if live else free).append(key)
         return free, held
+
+    def refresh_claims(self, every: float = 10.0) -> None:
+        """Extend this process's claims (it is still buying); at most once per ``every`` s."""
+        now = time.time()
+        if now - self._refreshed < every:
+            return
+        self._refreshed = now
+        with self._lock:
+            self._db.execute(
+                "UPDATE claims SET expires = ? WHERE owner = ?", (now + CLAIM_TTL_S, self.owner)
+            )
+            self._db.commit()
 
     def release(self, keys: Iterable[str]) -> None:
         """Give up this process's claims on ``keys`` (their purchase failed)."""

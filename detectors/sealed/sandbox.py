@@ -172,7 +172,12 @@ class Sandbox:
         return [*args, "--", *command]
 
     def limits(self) -> list[tuple[int, int]]:
-        """The rlimits set in the child before bubblewrap starts (inherited by the program)."""
+        """The rlimits set in the child before bubblewrap starts (inherited by the program).
+
+        ``RLIMIT_NPROC`` counts every task of the real user, not of the sandbox: entered as
+        ``nobody`` (from root) it is the program's own budget; entered as a user who already
+        runs other processes, it is that user's current count plus ``max_processes``.
+        """
         out = []
         if self.memory_mb is not None:
             out.append((resource.RLIMIT_AS, self.memory_mb * 1024 * 1024))
@@ -181,7 +186,9 @@ class Sandbox:
         if self.file_size_mb is not None:
             out.append((resource.RLIMIT_FSIZE, self.file_size_mb * 1024 * 1024))
         if self.max_processes is not None:
-            out.append((resource.RLIMIT_NPROC, self.max_processes))
+            base = 0 if self.drops_privileges else _tasks_of(os.getuid())
+            # bubblewrap itself and its init need two more tasks than the program.
+            out.append((resource.RLIMIT_NPROC, base + self.max_processes + 2))
         return out
 
 
@@ -214,6 +221,20 @@ def bwrap() -> str:
     if found is None:
         raise SandboxUnavailable(INSTALL_HINT)
     return found
+
+
+def _tasks_of(uid: int) -> int:
+    """How many tasks (processes and threads) ``uid`` runs now: RLIMIT_NPROC counts them."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            continue  # exited meanwhile
+    return count
 
 
 def _open_to_others(path: Path) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -146,7 +147,7 @@ def test_fast_mode_catches_the_peekers_even_when_they_replay(cheat: type, data: 
 
 
 def test_a_cheat_that_refuses_the_recheck_fails_the_run_or_is_flagged_unverified(
-    corpus: Any, data: Any
+    corpus: Any, data: Any, tmp_path: Path
 ) -> None:
     RefusesWhenAskedAgain.seen = set()
     with pytest.raises(CausalityUnverified, match="could not run"):
@@ -159,6 +160,24 @@ def test_a_cheat_that_refuses_the_recheck_fails_the_run_or_is_flagged_unverified
     assert guarantees["flags"] == ["UNVERIFIED"] and not guarantees["causality"]["verified"]
     assert guarantees["causality"]["unchecked"] == guarantees["causality"]["sampled"] > 0
     assert "(UNVERIFIED)" in result_row(allowed.result)["detector"]
+    # ...and in MLflow, and in the leaderboard read back from it, with the counts.
+    from benchmarks.leaderboard import mlflow_rows
+    from benchmarks.tracking import log_evaluation
+
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    allowed.save(tmp_path / "run")
+    run_id = log_evaluation(
+        allowed, uri=uri, experiment="cheats", config={}, run_dir=tmp_path / "run"
+    )
+    import mlflow
+
+    tags = mlflow.MlflowClient(tracking_uri=uri).get_run(run_id).data.tags
+    assert tags["groombench.flags"] == "UNVERIFIED"
+    assert tags["groombench.causality_mode"] == "fast"
+    (row,) = mlflow_rows(uri, "cheats", None)
+    assert row["detector"].endswith("(UNVERIFIED)")
+    sampled = guarantees["causality"]["sampled"]
+    assert row["causality"] == f"fast 0/0/{sampled}"
 
 
 @pytest.mark.parametrize("cheat", CHEATS)

@@ -321,3 +321,33 @@ def test_an_unsandboxed_run_says_so_in_the_result_the_leaderboard_and_the_card(
     with SealedExecutableDetector(cache=None) as confined:
         boxed = evaluate_detector(confined, corpus, split="all").result
     assert boxed.guarantees["isolation"] == "sandboxed" and boxed.flags == ()
+
+
+def test_faults_are_handled_the_same_way_inside_the_sandbox() -> None:
+    from detectors.sealed.sandbox import EXAMPLE_INSIDE, sandbox_python
+
+    python, _ = sandbox_python()
+    command = [python, "-I", "-S", EXAMPLE_INSIDE, "--allocate-on", "HOG", "--crash-on", "BOOM"]
+    # The example's own file is mounted for the default command only: mount it here.
+    example = Path(__file__).parents[3] / "detectors" / "sealed" / "example.py"
+    mounts = [f"{example}:{EXAMPLE_INSIDE}"]
+    with SealedExecutableDetector(
+        command, mounts=mounts, cache=None, memory_mb=256, timeout=20.0
+    ) as detector:
+        results = detector.try_score_prefixes([chat("HOG"), chat("BOOM"), chat("meet up")])
+    assert isinstance(results[0], ExecCrashed) and "memory limit 256 MiB" in str(results[0])
+    assert isinstance(results[1], ExecCrashed) and "status 3" in str(results[1])
+    assert results[2] == pytest.approx([0.3])  # restarted, and still scoring
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="needs the system's Python")
+def test_only_the_environment_variables_named_reach_the_program(
+    host: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VENDOR_LICENCE", "licence-123")
+    with hostile(host, sandbox_env=["VENDOR_LICENCE", "NOT_SET_ANYWHERE"]) as detector:
+        detector.score_prefixes([chat("hi")])
+        assert detector.program_info is not None
+        seen = json.loads(detector.program_info.name)
+    assert "VENDOR_LICENCE" in seen["env"] and "NOT_SET_ANYWHERE" not in seen["env"]
+    assert "OTHER_VENDOR_API_KEY" not in seen["env"]
