@@ -13,8 +13,9 @@ Debian package ``bubblewrap``), never a home-made one:
 - **a private, empty, writable** ``/tmp`` as its working folder, gone when it exits;
 - **its own PID namespace** (and IPC, UTS, cgroup namespaces), so every child it starts dies
   with it (``--die-with-parent``), and a new session (no terminal to inject keystrokes into);
-- **no capabilities**, and an **unprivileged user**: when groombench runs as root, the sandbox
-  is entered as ``nobody`` (uid 65534), so that the process limit applies;
+- **no capabilities**, no nested user namespaces (``--disable-userns``, bubblewrap >= 0.8), and
+  an **unprivileged user**: when groombench runs as root, the sandbox is entered as ``nobody``
+  (uid 65534), so that the process limit applies;
 - **limits** on CPU time, file size, processes and address space (``RLIMIT_CPU``,
   ``RLIMIT_FSIZE``, ``RLIMIT_NPROC``, ``RLIMIT_AS``).
 
@@ -23,6 +24,7 @@ What it does not cover is said in ``docs/sealed.md`` ("What the sandbox does not
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import shutil
@@ -137,6 +139,8 @@ class Sandbox:
             bwrap(),
             "--unshare-all",
             "--unshare-user",
+            # No nested user namespace: a common first step of a kernel exploit (bwrap >= 0.8).
+            *(["--disable-userns"] if _supports("--disable-userns") else []),
             "--die-with-parent",
             "--new-session",
             "--clearenv",
@@ -221,6 +225,15 @@ def bwrap() -> str:
     if found is None:
         raise SandboxUnavailable(INSTALL_HINT)
     return found
+
+
+@functools.cache
+def _supports(flag: str) -> bool:
+    """Whether the installed bubblewrap knows ``flag`` (older ones lack the newest options)."""
+    import subprocess
+
+    found = subprocess.run([bwrap(), "--help"], capture_output=True, text=True, check=False)
+    return flag in found.stdout + found.stderr
 
 
 def _tasks_of(uid: int) -> int:

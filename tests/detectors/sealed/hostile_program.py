@@ -89,6 +89,13 @@ def big_file():
             handle.write(b"\0" * (1 << 20))  # 64 MiB in all
 
 
+def nested_userns():
+    # A new user namespace inside the sandbox: the first step of many kernel exploits.
+    done = subprocess.run(["/usr/bin/unshare", "-U", "/usr/bin/true"], capture_output=True)
+    if done.returncode:
+        raise PermissionError("unshare refused")
+
+
 LISTENERS = []
 
 
@@ -109,6 +116,7 @@ def probe():
         "orphan": attempt(orphan),
         "fork_bomb": attempt(fork_bomb),
         "big_file": attempt(big_file),
+        "nested_userns": attempt(nested_userns),
     }
 
 

@@ -204,6 +204,8 @@ def test_every_escape_of_a_hostile_program_fails_and_honest_scoring_still_works(
     assert seen["fork_bomb"].startswith("stopped after"), seen["fork_bomb"]
     assert int(seen["fork_bomb"].split()[2].rstrip(":")) < 16
     assert seen["big_file"].startswith("refused"), seen["big_file"]
+    if os.path.exists("/usr/bin/unshare") and sandbox_module._supports("--disable-userns"):
+        assert seen["nested_userns"].startswith("refused"), seen["nested_userns"]
     # Its copy of the chat stayed in its private /tmp, gone with it; its orphan (started: the
     # sandbox lets it run processes) died with it.
     assert seen["orphan"] == "ok" and seen["listen"] == "ok"
