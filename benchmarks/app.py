@@ -209,7 +209,7 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
             from benchmarks.model_registry import tag_evaluation
 
             tag_evaluation(plan.tracking.uri, run_id, registered)
-        log.info("logged MLflow run %s to %s", run_id, plan.tracking.uri)
+        log.info("logged MLflow run %s to %s", run_id, tracking.public_uri(plan.tracking.uri))
     return evaluation
 
 

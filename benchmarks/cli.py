@@ -72,9 +72,42 @@ def _fail(error: ConfigError) -> NoReturn:
     raise SystemExit(2) from None
 
 
+def _private() -> None:
+    """Everything this process creates is private to its user (0700 folders, 0600 files).
+
+    Run folders hold what may quote chat text or name secrets: error details, logs, the
+    prediction cache, the MLflow store, Hydra's record of the command line.
+    """
+    os.umask(0o077)
+
+
+def entry() -> None:
+    """``groombench``: ``--version`` prints groombench's version; anything else is Hydra's."""
+    if "--version" in sys.argv[1:]:
+        from importlib.metadata import version
+
+        print(f"groombench {version('groombench')}")
+        return
+    _private()
+    main()
+
+
+def train_entry() -> None:
+    """``groombench-train``."""
+    _private()
+    train()
+
+
+def prepare_entry() -> None:
+    """``groombench-prepare``."""
+    _private()
+    prepare()
+
+
 @hydra.main(version_base="1.3", config_path="pkg://configs", config_name="groombench")
 def main(cfg: DictConfig) -> float | None:
     """Evaluate one detector on one corpus split (one job of a sweep)."""
+    _private()  # also in joblib's worker processes
     from benchmarks.app import run_job
     from benchmarks.leaderboard import summary_line
 

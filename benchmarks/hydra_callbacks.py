@@ -99,6 +99,13 @@ class SweepCallback(Callback):
         if self._uri and self._parent:
             tracking.end_parent_run(self._uri, self._parent, status)
             os.environ.pop(tracking.PARENT_RUN_ENV, None)
+        finished = list(sweep_dir.glob("*/results.json"))
+        if status != "FINISHED" and not finished:
+            # Every job failed, and each said why in one line: no block, no empty folder.
+            import shutil
+
+            shutil.rmtree(sweep_dir, ignore_errors=True)
+            return
         if status != "FINISHED":
             print(f"\nsweep {status}: results of the jobs that finished:")
         print_sweep(sweep_dir, self._uri)

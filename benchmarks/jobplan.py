@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from benchmarks.audit.claims.claim import Claim, load_claim, validate_split, validate_unit
 from benchmarks.audit.settings import AuditSettings
@@ -40,6 +41,7 @@ from benchmarks.secrets import (
     REDACTED,
     SECRET_KEY,
     env_references,
+    looks_like_variable,
     redact,
     register_env_names,
     scrub,
@@ -241,9 +243,15 @@ def public_command(argv: Sequence[str]) -> str:
     values = secret_values()
     out = []
     for arg in argv:
-        key, sep, _ = arg.partition("=")
+        key, sep, value = arg.partition("=")
         name = key.lstrip("+~").rsplit(".", 1)[-1]
-        out.append(f"{key}={REDACTED}" if sep and SECRET_KEY.search(name) else redact(arg, values))
+        # A `..._env` setting names a variable; a key typed there is masked like one.
+        bare = value.strip("'\"")
+        typed_key = (
+            name.endswith("_env") and bare not in ("", "null") and not looks_like_variable(bare)
+        )
+        hidden = sep and (SECRET_KEY.search(name) or typed_key)
+        out.append(f"{key}={REDACTED}" if hidden else redact(arg, values))
     return " ".join(out)
 
 
@@ -282,8 +290,14 @@ def build_plan(
     # the environment.
     register_env_names(env_references(OmegaConf.to_container(job, resolve=False)))
     try:
-        data: Any = OmegaConf.to_container(job, resolve=True)
-    except Exception as error:  # a missing mandatory value, a failed interpolation
+        data: Any = OmegaConf.to_container(job, resolve=True, throw_on_missing=True)
+    except MissingMandatoryValue as error:
+        key = error.full_key or "a setting"
+        raise ConfigError(
+            f"{key} is required and has no value: add {key}=<value> to the command "
+            "(e.g. corpus.path=/abs/path for your own corpus file)"
+        ) from None
+    except Exception as error:  # a failed interpolation
         raise ConfigError(f"config: {error}") from None
     public = scrub(_plain(data), secret_values())
     split, train_split = str(data.get("split", "test")), str(data.get("train_split", "train"))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.audit.headline import headline_columns
-from benchmarks.results import RESULTS_FILE, RunResult
+from benchmarks.results import RESULTS_FILE, RunResult, as_written
 
 COLUMNS: tuple[str, ...] = (
     "precision",
@@ -114,7 +114,7 @@ def disambiguate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         names = sorted(set().union(*(r["_settings"] for r in group)))
         differ = [n for n in names if len({repr(r["_settings"].get(n)) for r in group}) > 1]
         for row in group:
-            inner = ",".join(f"{n}={row['_settings'].get(n)}" for n in differ)
+            inner = ",".join(f"{n}={as_written(row['_settings'].get(n))}" for n in differ)
             row["detector"] = f"{row['detector']}({inner})" if inner else row["detector"]
     return rows
 
@@ -151,10 +151,9 @@ def print_sweep(sweep_dir: Path, uri: str | None) -> None:
     print(f"\nresults: {sweep_dir.resolve()}")
     print("metric definitions: results.json 'definitions'; docs/metrics.md")
     if uri:
-        print(
-            "MLflow: MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --workers 1 "
-            f"--backend-store-uri {uri}"
-        )
+        from benchmarks.tracking import ui_hint
+
+        print(ui_hint(uri))
 
 
 def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, Any]]:
@@ -270,7 +269,7 @@ def latest_sweep(uri: str, experiment: str) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``groombench-leaderboard``: print the comparison table from MLflow."""
-    from benchmarks.tracking import resolve_uri
+    from benchmarks.tracking import public_uri, resolve_uri
 
     parser = argparse.ArgumentParser(
         prog="groombench-leaderboard",
@@ -304,4 +303,4 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(f"no groombench runs in experiment '{args.experiment}' at {uri}")
     columns = ["detector", "corpus", "policy", *args.metrics.split(","), "run_id"]
     print(format_table(rows, columns))
-    print(f"\n{len(rows)} evaluation(s) from {uri}")
+    print(f"\n{len(rows)} evaluation(s) from {public_uri(uri)}")

@@ -130,12 +130,28 @@ def describe_policy(policy: Policy, params: dict[str, Any]) -> dict[str, Any]:
 def policy_label(name: str, params: dict[str, Any]) -> str:
     """Return a short label that tells two settings of one policy apart.
 
+    Floats print as written: a sweep's ``0.1 + 0.6`` is ``0.7``, not ``0.7000000000000001``.
+
     Examples:
         >>> policy_label("vote", {"threshold": 0.5, "window": 10, "min_positive": 5})
         'vote(min_positive=5,threshold=0.5,window=10)'
+        >>> policy_label("threshold", {"threshold": 0.1 + 0.6})
+        'threshold(threshold=0.7)'
     """
-    inner = ",".join(f"{k}={params[k]}" for k in sorted(params))
+    inner = ",".join(f"{k}={as_written(params[k])}" for k in sorted(params))
     return f"{name}({inner})" if inner else name
+
+
+def as_written(value: Any) -> str:
+    """A setting as a person wrote it: floats rounded to 12 significant places.
+
+    Examples:
+        >>> as_written(0.7000000000000001), as_written(4.0), as_written("x")
+        ('0.7', '4.0', 'x')
+    """
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(float(f"{value:.12g}"))
+    return str(value)
 
 
 def _error_bounds(traces: Traces, metrics: dict[str, float | None]) -> dict[str, float | None]:

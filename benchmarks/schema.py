@@ -28,6 +28,7 @@ from typing import Any
 
 from datasets import Features, List, Value
 
+from benchmarks.errors import shown, type_name
 from detectors.stages import STAGES as STAGES  # one list, shared with the SDK
 
 SCHEMA_VERSION = "1"
@@ -64,6 +65,8 @@ FEATURES = Features(
 )
 
 REQUIRED_FIELDS: tuple[str, ...] = ("conversation_id", "messages", "label")
+#: Optional fields that hold text when present.
+OPTIONAL_TEXT: tuple[str, ...] = ("source", "language", "split", "scenario")
 
 
 class SchemaError(ValueError):
@@ -86,26 +89,85 @@ def first_index_with(messages: Iterable[Mapping[str, Any]], stages: frozenset[st
     return None
 
 
+def _text(value: Any, where: str, *, required: bool = False) -> None:
+    """Check that ``value`` is text that UTF-8 can hold (or null when not ``required``)."""
+    if value is None and not required:
+        return
+    if not isinstance(value, str):
+        raise SchemaError(f"field '{where}' must be text, got {type_name(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise SchemaError(
+            f"field '{where}' holds a lone surrogate (\\u{ord(value[error.start]):04x} at "
+            f"character {error.start + 1}), which is not Unicode text; re-export the file "
+            "as UTF-8"
+        ) from None
+
+
+def _text_list(value: Any, where: str) -> list[str]:
+    """Check that ``value`` is null or a list of text; a single string is refused."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        hint = ' (write ["…"], not "…")' if isinstance(value, str) else ""
+        raise SchemaError(f"field '{where}' must be a list of text, got {type_name(value)}{hint}")
+    for position, item in enumerate(value):
+        _text(item, f"{where}[{position}]", required=True)
+    return value
+
+
+def _index(value: Any, where: str, count: int) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= count:
+        raise SchemaError(f"field '{where}' must be a message index in 1..{count}")
+
+
 def validate_record(record: Mapping[str, Any]) -> None:
-    """Raise :class:`SchemaError` naming the first field that breaks the schema."""
+    """Raise :class:`SchemaError` naming the first field that breaks the schema.
+
+    Every field is checked for its type as well as its value, so that nothing is coerced
+    silently (``"groomer_ids": "u1"`` is an error, not ``["u", "1"]``), and every string for
+    being Unicode that UTF-8 can store (a lone surrogate from ``"\\ud800"`` is refused).
+    Messages name the field and the value's type, never chat text.
+
+    Examples:
+        >>> ok = {"conversation_id": "c", "label": 0,
+        ...       "messages": [{"author": "a", "text": "hi", "index": 1}]}
+        >>> validate_record(ok)
+        >>> validate_record(ok | {"split": 5})
+        Traceback (most recent call last):
+        ...
+        benchmarks.schema.SchemaError: field 'split' must be text, got a number
+    """
     for name in REQUIRED_FIELDS:
         if name not in record or record[name] is None:
             raise SchemaError(f"missing required field '{name}'")
-    if not isinstance(record["conversation_id"], str) or not record["conversation_id"]:
+    _text(record["conversation_id"], "conversation_id", required=True)
+    if not record["conversation_id"]:
         raise SchemaError("field 'conversation_id' must be a non-empty string")
-    if record["label"] not in (0, 1) or isinstance(record["label"], bool):
-        raise SchemaError(f"field 'label' must be 0 or 1, got {record['label']!r}")
+    label = record["label"]
+    if isinstance(label, bool) or not isinstance(label, int) or label not in (0, 1):
+        raise SchemaError(f"field 'label' must be 0 or 1, got {shown(label)}")
     messages = record["messages"]
     if not isinstance(messages, list):
-        raise SchemaError("field 'messages' must be a list")
+        raise SchemaError(f"field 'messages' must be a list, got {type_name(messages)}")
+    for name in OPTIONAL_TEXT:
+        _text(record.get(name), name)
+    _text_list(record.get("groomer_ids"), "groomer_ids")
+    meta = record.get("meta")
+    if meta is not None and not isinstance(meta, str | Mapping):
+        raise SchemaError(f"field 'meta' must be an object, got {type_name(meta)}")
     previous_time: float | None = None
     for position, message in enumerate(messages, start=1):
         where = f"messages[{position - 1}]"
         if not isinstance(message, Mapping):
-            raise SchemaError(f"field '{where}' must be an object")
+            raise SchemaError(f"field '{where}' must be an object, got {type_name(message)}")
         for key in ("author", "text"):
             if not isinstance(message.get(key), str):
                 raise SchemaError(f"field '{where}.{key}' must be a string")
+            _text(message[key], f"{where}.{key}", required=True)
         if message.get("index") != position:
             raise SchemaError(f"field '{where}.index' must be {position} (1-based, contiguous)")
         time = message.get("time")
@@ -119,13 +181,16 @@ def validate_record(record: Mapping[str, Any]) -> None:
                     "messages must be in chat order"
                 )
             previous_time = float(time)
-        unknown = set(message.get("stages") or ()) - set(STAGES)
+        stages = _text_list(message.get("stages"), f"{where}.stages")
+        unknown = set(stages) - set(STAGES)
         if unknown:
-            raise SchemaError(f"field '{where}.stages' has unknown labels {sorted(unknown)}")
+            names = [shown(x, 30) for x in sorted(unknown)[:5]]
+            raise SchemaError(
+                f"field '{where}.stages' has unknown labels [{', '.join(names)}]; "
+                f"known: {', '.join(STAGES)}"
+            )
     for name in ("onset", "escalation"):
-        value = record.get(name)
-        if value is not None and not (isinstance(value, int) and 1 <= value <= len(messages)):
-            raise SchemaError(f"field '{name}' must be a message index in 1..{len(messages)}")
+        _index(record.get(name), name, len(messages))
 
 
 def normalise_record(record: Mapping[str, Any], **defaults: Any) -> dict[str, Any]:

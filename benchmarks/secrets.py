@@ -19,9 +19,11 @@ from typing import Any
 SECRET_KEY = re.compile(
     r"(^|[_.-])(api[_-]?key|apikey|access[_-]?key|private[_-]?key|secret[_-]?key|token|"
     r"access[_-]?token|secret|client[_-]?secret|password|passwd|credentials?|bearer|cookie|"
-    r"authorization|auth)$|^key$",
+    r"authorization|auth|subscription[_-]?key|signature|sig)$|^key$",
     re.IGNORECASE,
 )
+# A query parameter with a secret-looking name (`?key=...`, `&api_key=...`, `&sig=...`).
+_QUERY_SECRET = re.compile(r"([?&;])([A-Za-z0-9_.\-]+)=([^&#;\s]+)")
 _ENV_REFERENCE = re.compile(r"\$\{oc\.env:([A-Za-z_][A-Za-z0-9_]*)")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MIN_SECRET = 6  # shorter values ("1", "true") would redact ordinary text
@@ -83,20 +85,85 @@ def redact(text: str, values: Iterable[str]) -> str:
     # Longest first, ties by value: a set's order varies with the process's hash seed.
     for value in sorted(values, key=lambda v: (-len(v), v)):
         text = text.replace(value, REDACTED)
-    return text
+    return mask_query(text)
+
+
+def mask_query(text: str) -> str:
+    """Mask the values of secret-named query parameters in a URL-like string.
+
+    Examples:
+        >>> mask_query("https://api.example/score?lang=en&key=sk-live-1&sig=abc")
+        'https://api.example/score?lang=en&key=***&sig=***'
+    """
+
+    def hide(match: re.Match[str]) -> str:
+        sep, name, value = match.groups()
+        if value == REDACTED or not SECRET_KEY.search(name):
+            return match.group(0)
+        _warn_literal(name)
+        return f"{sep}{name}={REDACTED}"
+
+    return _QUERY_SECRET.sub(hide, text) if "=" in text else text
+
+
+_WARNED: set[str] = set()
+_VARIABLE = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+
+
+def looks_like_variable(name: str) -> bool:
+    """True when ``name`` looks like an environment variable's name, not like a key.
+
+    Examples:
+        >>> looks_like_variable("OPENAI_API_KEY"), looks_like_variable("sk-live-0123abcd")
+        (True, False)
+    """
+    return bool(_VARIABLE.match(name))
+
+
+def _key_in_name_field(key: str, value: Any) -> bool:
+    """A ``..._env`` setting should hold a variable's name; a key typed there is masked."""
+    if not key.endswith("_env") or not isinstance(value, str) or looks_like_variable(value):
+        return False
+    if value and value != REDACTED:
+        _warn_literal(key)
+    return bool(value)
+
+
+def _warn_literal(name: str) -> None:
+    """Say once that a key typed into the config belongs in an environment variable."""
+    if name in _WARNED:
+        return
+    _WARNED.add(name)
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "a secret-looking value ('%s') was typed into the config; it is masked wherever the "
+        "config is written, but keys belong in environment variables (${oc.env:NAME}, or the "
+        "adapters' secrets / api_key_env settings)",
+        name,
+    )
 
 
 def scrub(data: Any, values: Iterable[str]) -> Any:
     """Return ``data`` with secret-named keys' values and secret values replaced by ``***``.
 
+    Secret-named query parameters of URLs (``?key=...``) are masked too, and secret-named
+    headers (``Ocp-Apim-Subscription-Key``, ``X-API-Key``, ``Authorization``) by their names.
+
     Examples:
         >>> scrub({"api_key": "x", "max_tokens": 5, "url": "u?k=abcdef1"}, {"abcdef1"})
         {'api_key': '***', 'max_tokens': 5, 'url': 'u?k=***'}
+        >>> typed = {"url": "https://v/s?key=typed", "headers": {"Ocp-Apim-Subscription-Key": "k"}}
+        >>> scrub(typed, ())
+        {'url': 'https://v/s?key=***', 'headers': {'Ocp-Apim-Subscription-Key': '***'}}
     """
     found = set(values)
     if isinstance(data, dict):
         return {
-            k: REDACTED if SECRET_KEY.search(str(k)) else scrub(v, found) for k, v in data.items()
+            k: REDACTED
+            if SECRET_KEY.search(str(k)) or _key_in_name_field(str(k), v)
+            else scrub(v, found)
+            for k, v in data.items()
         }
     if isinstance(data, list):
         return [scrub(v, found) for v in data]

@@ -73,6 +73,36 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, 
             yield name, str(value)[:_MAX_PARAM]
 
 
+def public_uri(uri: str) -> str:
+    """The tracking URI with any password masked (for logs and printed commands).
+
+    Examples:
+        >>> public_uri("http://alice:s3cret@mlflow.internal:5000")
+        'http://alice:***@mlflow.internal:5000'
+        >>> public_uri("sqlite:////runs/mlflow.db")
+        'sqlite:////runs/mlflow.db'
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
+
+
+def ui_hint(uri: str) -> str:
+    """How to look at the runs of ``uri``: the UI command for a file store, the address for a
+    server."""
+    shown = public_uri(uri)
+    if uri.startswith(("http://", "https://")):
+        return f"MLflow: open {shown} in a browser (the tracking server's own UI)"
+    return (
+        "MLflow: MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --workers 1 "
+        f"--backend-store-uri {shown}"
+    )
+
+
 def ensure_store(uri: str) -> None:
     """Create the store once, safely under concurrency.
 
@@ -128,13 +158,56 @@ def ensure_experiment(uri: str, experiment: str) -> str:
 
 def start_parent_run(uri: str, experiment: str, name: str) -> str:
     """Create the parent run of a sweep; return its id."""
+    import socket
+
     import mlflow
 
     ensure_store(uri)
     client = mlflow.MlflowClient(tracking_uri=uri)
     experiment_id = ensure_experiment(uri, experiment)
-    run = client.create_run(experiment_id, run_name=name, tags={"groombench.sweep": "parent"})
+    close_stale_parents(uri, experiment_id)
+    tags = {
+        "groombench.sweep": "parent",
+        # Who runs it: a later start on this host closes it as KILLED if that process is gone.
+        "groombench.host": socket.gethostname(),
+        "groombench.pid": str(os.getpid()),
+    }
+    run = client.create_run(experiment_id, run_name=name, tags=tags)
     return str(run.info.run_id)
+
+
+def close_stale_parents(uri: str, experiment_id: str) -> list[str]:
+    """Mark KILLED the RUNNING sweep parents whose launching process on this host is gone.
+
+    A sweep killed with SIGKILL cannot close its own parent run; the next start does.
+    """
+    import socket
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    host = socket.gethostname()
+    closed = []
+    running = client.search_runs(
+        [experiment_id],
+        filter_string="tags.`groombench.sweep` = 'parent' and attributes.status = 'RUNNING'",
+    )
+    for run in running:
+        tags = run.data.tags
+        if tags.get("groombench.host") != host or not tags.get("groombench.pid", "").isdigit():
+            continue  # another machine's sweep, or one from before pids were recorded
+        try:
+            os.kill(int(tags["groombench.pid"]), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        client.set_terminated(run.info.run_id, status="KILLED")
+        closed.append(run.info.run_id)
+    if closed:
+        log.info("closed %d sweep parent run(s) left RUNNING by killed runs", len(closed))
+    return closed
 
 
 def end_parent_run(uri: str, run_id: str, status: str = "FINISHED") -> None:

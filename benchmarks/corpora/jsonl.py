@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpora.base import Corpus, CorpusInfo, build_dataset
-from benchmarks.errors import ConfigError
+from benchmarks.errors import ConfigError, bounded, shown, type_name
 from benchmarks.schema import SchemaError, content_fingerprint, normalise_record, validate_record
 
 log = logging.getLogger(__name__)
 
 PARSER_VERSION = "1"
+BOM = b"\xef\xbb\xbf"
 
 
 class CorpusFileError(ConfigError):
@@ -52,7 +53,21 @@ def _parse_time(value: Any) -> float | None:
         else:
             # A time without a zone is read as UTC, never as this machine's local zone.
             return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-    raise SchemaError(f"time {value!r} is neither epoch seconds nor ISO 8601 text")
+    raise SchemaError(
+        f"time {shown(value)} is neither epoch seconds nor ISO 8601 text "
+        "(e.g. 1700000000 or 2024-01-31T10:00:00+00:00)"
+    )
+
+
+def _decode(raw: bytes) -> str:
+    """A line's text; invalid UTF-8 is an error naming the byte, never a replacement char."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SchemaError(
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column {error.start + 1}); "
+            "re-save the file as UTF-8"
+        ) from None
 
 
 def _parse_line(raw: str) -> dict[str, Any]:
@@ -60,8 +75,15 @@ def _parse_line(raw: str) -> dict[str, Any]:
         obj = json.loads(raw)
     except json.JSONDecodeError as error:
         raise SchemaError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise SchemaError(
+            "JSON nested too deeply to read; a conversation needs only a few levels"
+        ) from None
+    except ValueError as error:  # e.g. an integer of more than 4,300 digits
+        reason = "a number is too long" if "digits" in str(error) else bounded(str(error), 200)
+        raise SchemaError(f"not a usable JSON value ({reason})") from None
     if not isinstance(obj, dict):
-        raise SchemaError("a line must hold one JSON object")
+        raise SchemaError(f"a line must hold one JSON object, got {type_name(obj)}")
     messages = obj.get("messages")
     if isinstance(messages, list):
         fixed = []
@@ -90,17 +112,19 @@ def read_jsonl(path: str | Path, *, on_error: str = "raise") -> tuple[list[dict[
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     skipped = 0
-    with file.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
+    with file.open("rb") as handle:
+        for number, data in enumerate(handle, start=1):
+            if number == 1 and data.startswith(BOM):
+                data = data[len(BOM) :]  # a byte-order mark, as some editors write (CSV too)
+            if not data.strip():
                 continue
             try:
-                record = _parse_line(raw)
+                record = _parse_line(_decode(data))
                 first = seen.setdefault(record["conversation_id"], number)
                 if first != number:
                     raise SchemaError(
-                        f"field 'conversation_id' {record['conversation_id']!r} repeats "
-                        f"line {first}"
+                        f"field 'conversation_id' {shown(record['conversation_id'])} repeats "
+                        f"line {first}; conversation ids must be unique"
                     )
             except SchemaError as error:
                 if on_error == "raise":

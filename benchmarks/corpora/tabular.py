@@ -33,19 +33,21 @@ import json
 import logging
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from benchmarks.corpora.base import Corpus, CorpusInfo, build_dataset
 from benchmarks.corpora.jsonl import CorpusFileError, _parse_time
 from benchmarks.corpora.splitting import assign_splits
-from benchmarks.errors import ConfigError
+from benchmarks.errors import ConfigError, bounded, shown
 from benchmarks.schema import STAGES, SchemaError, content_fingerprint, normalise_record
 from benchmarks.schema import validate_record as _validate
 
@@ -89,7 +91,7 @@ def _flag(value: Any) -> bool:
     text = str(value).strip().lower()
     if text in _TRUE | _FALSE:
         return text in _TRUE
-    raise SchemaError(f"{value!r} is not true/false or 1/0")
+    raise SchemaError(f"{shown(value)} is not true/false or 1/0")
 
 
 def _label(value: Any) -> int:
@@ -100,7 +102,7 @@ def _label(value: Any) -> int:
         return 1
     if text in ("0", "false", "0.0"):
         return 0
-    raise SchemaError(f"{value!r} is not a label 0 or 1")
+    raise SchemaError(f"{shown(value)} is not a label 0 or 1")
 
 
 def _time(value: Any) -> float | None:
@@ -114,7 +116,7 @@ def _time(value: Any) -> float | None:
             value = float(value)
     parsed = _parse_time(value)
     if parsed is not None and not math.isfinite(parsed):
-        raise SchemaError(f"time {value!r} is not finite")
+        raise SchemaError(f"time {shown(value)} is not finite")
     return parsed
 
 
@@ -128,8 +130,41 @@ def _stages(value: Any) -> list[str]:
     stages = _labels(value)
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
-        raise SchemaError(f"unknown stage labels {unknown}; known: {', '.join(STAGES)}")
+        names = ", ".join(shown(x, 30) for x in unknown[:5])
+        raise SchemaError(f"unknown stage labels [{names}]; known: {', '.join(STAGES)}")
     return stages
+
+
+#: Columns whose cells may be lists (Parquet list columns); the others hold one value per row.
+LIST_COLUMNS = frozenset({"stages", "groomer_ids"})
+
+
+def _plain(value: Any, key: str) -> Any:
+    """A cell as text, a number, a bool, a datetime, a list (list columns) or None.
+
+    Parquet can hold what a message row cannot: bytes (decoded when they are UTF-8, refused
+    otherwise), NaN (missing, as pandas writes it), lists and structs where one value belongs.
+    Nothing is turned into a Python repr such as ``"b'hello'"``.
+    """
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise SchemaError(
+                f"holds bytes that are not UTF-8 (byte 0x{value[error.start]:02x} at position "
+                f"{error.start + 1}); store text as UTF-8 strings"
+            ) from None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, list | tuple) and key in LIST_COLUMNS:
+        items = [_plain(item, key) for item in value]
+        if any(isinstance(item, list | dict) for item in items):
+            raise SchemaError("holds a nested list; give a flat list of labels")
+        return items
+    if isinstance(value, list | tuple | dict):
+        kind = "a list" if isinstance(value, list | tuple) else "a struct"
+        raise SchemaError(f"holds {kind}; this column needs one value per row")
+    return value
 
 
 PARSERS: dict[str, Callable[[Any], Any]] = dict(
@@ -183,26 +218,111 @@ def _line_of(file: Path, text: str) -> str:
     return ""
 
 
-def _read(file: Path, fmt: str, names: list[str]) -> pa.Table:
-    """Read the file with pyarrow; CSV cells of the mapped columns stay text."""
+def _parquet(file: Path, names: list[str], max_bytes: int) -> pa.Table:
+    """Read the mapped columns of a Parquet file, refusing one that decodes past ``max_bytes``.
+
+    A few kilobytes of Parquet can decode to gigabytes (a compressed page of repeats, or one
+    long dictionary value referenced by every row). The footer's uncompressed sizes are
+    checked first; then the file is read in small batches with text columns kept as
+    dictionaries, and each batch's decoded size is counted before anything is materialised.
+    """
+    limit = f"more than {max_bytes >> 20} MiB (corpus.max_decompressed_mb)"
+    advice = "raise corpus.max_decompressed_mb if the file is genuine"
+    try:
+        handle = pq.ParquetFile(file)
+        schema = handle.schema_arrow
+        wanted = [n for n in dict.fromkeys(names) if n in schema.names]
+        meta = handle.metadata
+        stored = sum(
+            meta.row_group(g).column(c).total_uncompressed_size
+            for g in range(meta.num_row_groups)
+            for c in range(meta.num_columns)
+            if meta.row_group(g).column(c).path_in_schema.split(".")[0] in wanted
+        )
+        if stored > max_bytes:
+            raise CorpusFileError(f"{file}: its columns decompress to {limit}; {advice}")
+        textual = [
+            n
+            for n in wanted
+            if pa.types.is_string(schema.field(n).type)
+            or pa.types.is_large_string(schema.field(n).type)
+            or pa.types.is_binary(schema.field(n).type)
+            or pa.types.is_large_binary(schema.field(n).type)
+        ]
+        handle = pq.ParquetFile(file, read_dictionary=textual)
+        batches, total = [], 0
+        for batch in handle.iter_batches(batch_size=256, columns=wanted):
+            total += sum(_decoded_size(column) for column in batch.columns)
+            if total > max_bytes:
+                raise CorpusFileError(f"{file}: its columns decode to {limit}; {advice}")
+            batches.append(batch)
+        if not batches:
+            return handle.schema_arrow.empty_table().select(wanted)
+        return pa.Table.from_batches(batches)
+    except (pa.ArrowException, OSError) as error:
+        raise CorpusFileError(
+            f"{file}: not a readable parquet file ({bounded(str(error), 300)})"
+        ) from None
+
+
+def _decoded_size(column: pa.Array) -> int:
+    """Bytes ``column`` takes once decoded (a dictionary's values counted once per row)."""
+    if isinstance(column, pa.DictionaryArray):
+        lengths = pc.binary_length(column.dictionary).take(column.indices)
+        decoded: int = pc.sum(lengths).as_py() or 0
+        return decoded + int(column.indices.nbytes)
+    return int(column.nbytes)
+
+
+def _csv(file: Path, names: list[str]) -> pa.Table:
+    """Read a CSV file, the mapped columns as text; errors give a line, never a row's text."""
     invalid: list[Any] = []
 
     def handler(row: Any) -> str:
         invalid.append(row)
         return "error"
 
-    try:
-        if fmt == "parquet":
-            present = set(pq.read_schema(file).names)
-            return pq.read_table(file, columns=[n for n in dict.fromkeys(names) if n in present])
-        convert = pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()))
-        parse = pa_csv.ParseOptions(invalid_row_handler=handler)
-        return pa_csv.read_csv(file, parse_options=parse, convert_options=convert)
-    except (pa.ArrowInvalid, OSError) as error:
-        if "UTF8" in str(error) or "UTF-8" in str(error):
-            raise CorpusFileError(f"{file}: not UTF-8 text ({error}); re-save as UTF-8") from None
-        where = _line_of(file, invalid[0].text) if invalid else ""
-        raise CorpusFileError(f"{file}{where}: not a readable {fmt} file ({error})") from None
+    convert = pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()))
+    parse = pa_csv.ParseOptions(invalid_row_handler=handler)
+    size = file.stat().st_size
+    block = 1 << 20
+    while True:
+        try:
+            read = pa_csv.ReadOptions(block_size=block)
+            return pa_csv.read_csv(
+                file, read_options=read, parse_options=parse, convert_options=convert
+            )
+        except pa.ArrowInvalid as error:
+            text = str(error)
+            if "straddling" in text and block < min(size + 1, 1 << 30):
+                # A cell longer than a block: read again with blocks that hold it.
+                block = min(max(block * 16, 1 << 24), size + 1, 1 << 30)
+                continue
+            if "UTF8" in text or "UTF-8" in text:
+                raise CorpusFileError(f"{file}: not UTF-8 text; re-save it as UTF-8") from None
+            where = _line_of(file, invalid[0].text) if invalid else ""
+            # pyarrow quotes the offending row (chat text): keep only what went wrong.
+            reason = re.sub(r"(CSV parse error: [^:]*):.*", r"\1", text, flags=re.DOTALL)
+            raise CorpusFileError(
+                f"{file}{where}: not a readable csv file ({bounded(reason, 300)})"
+            ) from None
+        except OSError as error:
+            raise CorpusFileError(
+                f"{file}: not a readable csv file ({bounded(str(error), 300)})"
+            ) from None
+
+
+def _read(file: Path, fmt: str, names: list[str], max_bytes: int) -> pa.Table:
+    """Read the file with pyarrow; CSV cells of the mapped columns stay text."""
+    table = _parquet(file, names, max_bytes) if fmt == "parquet" else _csv(file, names)
+    counts = Counter(table.column_names)
+    twice = sorted(name for name in names if counts[name] > 1)
+    if twice:
+        raise CorpusFileError(
+            f"{file}: column(s) {', '.join(map(shown, twice))} appear more than once in the "
+            "header; rename one, or map another name with corpus.columns"
+        )
+    return table
 
 
 def read_table(
@@ -211,6 +331,7 @@ def read_table(
     format: str | None = None,
     columns: Mapping[str, str | None] | None = None,
     on_error: str = "raise",
+    max_decompressed_mb: int = 2048,
 ) -> tuple[list[dict[str, Any]], int, bool]:
     """Read an export; return (schema records, skipped conversations, whether it had splits)."""
     if on_error not in ("raise", "skip"):
@@ -222,7 +343,10 @@ def read_table(
             f"corpus file {file} does not exist; expected a Parquet or CSV export with one "
             "message per row (set corpus.path)"
         )
-    table = _read(file, resolve_format(file, format), list(mapping.values()))
+    if max_decompressed_mb <= 0:
+        raise ConfigError("corpus.max_decompressed_mb must be a positive number of MiB")
+    names = list(mapping.values())
+    table = _read(file, resolve_format(file, format), names, max_decompressed_mb << 20)
     present = table.column_names
     for key, column in mapping.items():
         explicit = column != key  # a renamed column must exist; a default one may be absent
@@ -239,13 +363,13 @@ def read_table(
         number = row + 1
         key = "conversation_id"
         try:
-            cid = _required(used[key][row])
+            cid = _required(_plain(used[key][row], key))
             conv = convs.setdefault(cid, {"row": number, "messages": [], "ids": {}})
             if cid in bad:
                 continue
             cells: dict[str, Any] = {}
             for key, values in used.items():
-                cells[key] = PARSERS[key](values[row])
+                cells[key] = PARSERS[key](_plain(values[row], key))
             _add_row(conv, cells, number)
         except SchemaError as error:
             column = error.key if isinstance(error, _Cell) else key
@@ -253,6 +377,10 @@ def read_table(
             if on_error == "raise":
                 raise CorpusFileError(f"{where}: {error}") from None
             raw = used["conversation_id"][row]
+            try:
+                raw = _plain(raw, "conversation_id")
+            except SchemaError:
+                raw = None
             bad.setdefault(f"<row {number}>" if raw is None else str(raw), f"{where}: {error}")
     records = []
     for cid, conv in convs.items():
@@ -262,7 +390,7 @@ def read_table(
         try:
             _validate(record)
         except SchemaError as error:
-            message = f"{file}: conversation {cid!r} (first row {conv['row']}): {error}"
+            message = f"{file}: conversation {shown(cid)} (first row {conv['row']}): {error}"
             if on_error == "raise":
                 raise CorpusFileError(message) from None
             bad[cid] = message
@@ -284,7 +412,7 @@ def _add_row(conv: dict[str, Any], cells: dict[str, Any], number: int) -> None:
         if cells[key] != first:
             raise _Cell(
                 key,
-                f"{cells[key]!r} differs from {first!r} on row {conv['row']}, the "
+                f"{shown(cells[key])} differs from {shown(first)} on row {conv['row']}, the "
                 f"conversation's first row; {key} is per conversation",
             )
     time = cells.get("time")
@@ -328,6 +456,7 @@ def load_table(
     columns: Mapping[str, str | None] | None = None,
     name: str = "table",
     on_error: str = "raise",
+    max_decompressed_mb: int = 2048,
     test_fraction: float = 0.3,
     seed: int = 0,
     cache_dir: str | None = None,
@@ -341,6 +470,8 @@ def load_table(
             names left out keep their default, the name itself.
         name: the corpus name (the config file's name).
         on_error: "raise" stops at the first bad value; "skip" drops bad conversations.
+        max_decompressed_mb: refuse a Parquet file whose read columns decode to more (a guard
+            against a tiny file that expands to gigabytes).
         test_fraction: the "test" share when the file has no split column.
         seed: the seed of that split.
         cache_dir: where `datasets` caches the built dataset.
@@ -348,7 +479,13 @@ def load_table(
     file = Path(path).expanduser().resolve()
     fmt = resolve_format(file, format)
     mapping = resolve_columns(columns)
-    records, skipped, has_splits = read_table(file, format=fmt, columns=columns, on_error=on_error)
+    records, skipped, has_splits = read_table(
+        file,
+        format=fmt,
+        columns=columns,
+        on_error=on_error,
+        max_decompressed_mb=max_decompressed_mb,
+    )
     if not records:
         raise CorpusFileError(f"{file}: no valid conversation in the file")
     if not has_splits:

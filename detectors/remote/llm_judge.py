@@ -287,6 +287,12 @@ class LLMJudgeDetector(RemoteDetector):
             raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
         if timeout <= 0:
             raise ValueError(f"timeout must be > 0, got {timeout}")
+        if api_key_env is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]{0,63}", api_key_env):
+            # Never echoed: what was typed here may be the key itself.
+            raise ValueError(
+                "api_key_env must name an environment variable (e.g. LLM_API_KEY), not hold "
+                "the key: export LLM_API_KEY=<your key> and set detector.api_key_env=LLM_API_KEY"
+            )
         if api_key_env is not None and not os.environ.get(api_key_env):
             # The variable's name only: its value is the secret.
             raise ValueError(f"api_key_env names {api_key_env}, which is not set")

@@ -271,3 +271,65 @@ def test_failed_sweep_without_tracking_still_reports(tmp_path: Path) -> None:
     # A configuration error is one clear line, not a traceback.
     assert "groombench: error: split and train_split are both 'train'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_missing_required_setting_is_one_line_and_leaves_no_empty_folder(
+    tmp_path: Path,
+) -> None:
+    out = cli(tmp_path, "corpus=jsonl", "detector=lexicon", "tracking=none")
+    assert out.returncode == 2
+    assert "groombench: error: corpus.path is required and has no value" in out.stderr
+    assert "Traceback" not in out.stderr and "MissingMandatoryValue" not in out.stderr
+    assert "sweep FAILED" not in out.stdout
+    outputs = tmp_path / "runs" / "outputs"
+    assert not outputs.exists() or not any(outputs.iterdir())
+
+
+def test_version_is_groombench_s_and_the_run_root_is_private(tmp_path: Path) -> None:
+    import stat
+
+    out = cli(tmp_path, "--version")
+    assert out.returncode == 0 and out.stdout.startswith("groombench 0.")
+    path = write_jsonl(tmp_path / "c.jsonl", n=20)
+    out = cli(tmp_path, "corpus=jsonl", f"corpus.path={path}", "detector=lexicon")
+    assert out.returncode == 0, out.stderr[-2000:]
+    root = tmp_path / "runs"
+    for item in [root, *root.rglob("*")]:
+        mode = stat.S_IMODE(item.stat().st_mode)
+        assert mode & 0o077 == 0, (item, oct(mode))  # nothing for the group or others
+
+
+def test_a_killed_sweep_s_parent_is_closed_as_killed_by_the_next_start(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import mlflow
+
+    from benchmarks.tracking import close_stale_parents, ensure_experiment, start_parent_run
+
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    # A parent started by a process that then died without closing it (SIGKILL).
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from benchmarks.tracking import start_parent_run; "
+            f"print(start_parent_run({uri!r}, 'groombench', 'sweep x'), flush=True); "
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    orphan = child.stdout.readline().strip()
+    live = start_parent_run(uri, "groombench", "sweep live")  # this process: alive
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    time.sleep(0.1)
+    closed = close_stale_parents(uri, ensure_experiment(uri, "groombench"))
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    assert closed == [orphan]
+    assert client.get_run(orphan).info.status == "KILLED"
+    assert client.get_run(live).info.status == "RUNNING"

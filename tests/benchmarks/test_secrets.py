@@ -63,3 +63,61 @@ def test_values_read_by_the_config_are_redacted_in_error_details(
     assert path is not None
     text = path.read_text()
     assert "abcdef123456" not in text and "k=***" in text
+
+
+def test_a_key_typed_into_a_url_or_a_header_is_masked_wherever_the_config_is_written(
+    tmp_path: Path,
+) -> None:
+    from hydra import compose, initialize_config_module
+
+    from benchmarks.jobplan import build_plan
+
+    with initialize_config_module("configs", version_base="1.3"):
+        cfg = compose(
+            "groombench",
+            overrides=[
+                f"paths.root={tmp_path / 'runs'}",
+                "detector=http",
+                "detector.url='https://vendor.invalid/score?lang=en&key=TYPEDKEY123'",
+                "+detector.headers.Ocp-Apim-Subscription-Key=TYPEDHEADER456",
+            ],
+        )
+    plan = build_plan(cfg, argv=["groombench", "detector.url=https://v/s?key=TYPEDKEY123"])
+    written = plan.config_text + str(plan.public_config()) + plan.command
+    assert "TYPEDKEY123" not in written and "TYPEDHEADER456" not in written
+    assert "lang=en" in plan.config_text  # only the secret-named parameter is masked
+    # The detector itself still gets the real values.
+    assert "TYPEDKEY123" in plan.detector.get("url")
+
+
+def test_a_key_typed_as_api_key_env_is_never_echoed_or_written(tmp_path: Path) -> None:
+    from hydra import compose, initialize_config_module
+
+    from benchmarks.jobplan import build_plan
+    from tests.helpers import cli
+
+    typed = "sk-live-TYPED789xyz"
+    with initialize_config_module("configs", version_base="1.3"):
+        cfg = compose(
+            "groombench",
+            overrides=[
+                f"paths.root={tmp_path / 'runs'}",
+                "detector=llm_judge",
+                f"detector.api_key_env={typed}",
+            ],
+        )
+    plan = build_plan(cfg, argv=["groombench", f"detector.api_key_env={typed}"])
+    assert typed not in plan.config_text + str(plan.public_config()) + plan.command
+    out = cli(
+        tmp_path,
+        "detector=llm_judge",
+        f"detector.api_key_env={typed}",
+        "corpus.n_conversations=20",
+        "tracking=none",
+    )
+    assert out.returncode == 2
+    error = [line for line in out.stderr.splitlines() if line.startswith("groombench: error:")]
+    assert len(error) == 1 and "must name an environment variable" in error[0]
+    assert typed not in error[0]
+    written = [p for p in (tmp_path / "runs").rglob("*") if p.is_file()]
+    assert not [p for p in written if typed.encode() in p.read_bytes()]

@@ -138,3 +138,80 @@ def test_iso_time_without_zone_is_utc(tmp_path: Path) -> None:
     }
     records, _ = read_jsonl(write(tmp_path / "z.jsonl", line))
     assert records[0]["messages"][0]["time"] == 1704103200.0
+
+
+def _one(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "conversation_id": "x",
+        "label": 0,
+        "messages": [{"author": "a", "text": "hello there"}],
+    }
+    return base | fields
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (_one(split=5), "field 'split' must be text, got a number"),
+        (_one(source=["a"]), "field 'source' must be text, got a list"),
+        (_one(groomer_ids=7), "field 'groomer_ids' must be a list of text, got a number"),
+        (_one(groomer_ids="u1"), "field 'groomer_ids' must be a list of text, got text"),
+        (_one(groomer_ids=["u1", 2]), "field 'groomer_ids[1]' must be text"),
+        (
+            _one(messages=[{"author": "a", "text": "hi", "stages": 3}]),
+            "field 'messages[0].stages' must be a list of text",
+        ),
+        (
+            _one(messages=[{"author": "a", "text": "hi", "stages": {"rapport": 1}}]),
+            "field 'messages[0].stages' must be a list of text, got an object",
+        ),
+        (_one(meta=5), "field 'meta' must be an object"),
+        (_one(onset=True), "field 'onset' must be a message index"),
+        (_one(label=True), "field 'label' must be 0 or 1"),
+        ("[" * 1000 + "]" * 1000, "nested too deeply"),
+        ('{"conversation_id": "x", "label": ' + "7" * 5000 + ', "messages": []}', "too long"),
+        (
+            '{"conversation_id": "x", "label": 0, "messages": [{"author": "a", '
+            '"text": "bad \\ud800 half"}]}',
+            "field 'messages[0].text' holds a lone surrogate",
+        ),
+        ("[1, 2]", "must hold one JSON object, got a list"),
+    ],
+)
+def test_every_wrong_type_is_an_error_with_line_and_field(
+    tmp_path: Path, line: object, expected: str
+) -> None:
+    path = write(tmp_path / "bad.jsonl", GOOD, line)
+    with pytest.raises(CorpusFileError) as caught:
+        read_jsonl(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:2: ")
+    assert expected in message
+    assert len(message) < 400  # bounded, whatever the line held
+    assert "hello there" not in message and "half" not in message  # never chat text
+    records, skipped = read_jsonl(path, on_error="skip")
+    assert skipped == 1 and [r["conversation_id"] for r in records] == ["a"]
+
+
+def test_invalid_utf8_names_the_line_and_byte(tmp_path: Path) -> None:
+    path = tmp_path / "bytes.jsonl"
+    good = json.dumps(GOOD).encode()
+    path.write_bytes(good + b"\n" + json.dumps(_one()).encode().replace(b"hello", b"he\xfflo"))
+    with pytest.raises(CorpusFileError, match=r"bytes\.jsonl:2: not UTF-8 text \(byte 0xff"):
+        read_jsonl(path)
+    assert read_jsonl(path, on_error="skip")[1] == 1
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\n")
+    records, skipped = read_jsonl(path)
+    assert skipped == 0 and records[0]["conversation_id"] == "a"
+
+
+def test_a_huge_value_makes_a_short_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "big.jsonl", _one(label="9" * 10_000_000))
+    with pytest.raises(CorpusFileError) as caught:
+        read_jsonl(path)
+    assert "field 'label' must be 0 or 1" in str(caught.value)
+    assert len(str(caught.value)) < 300

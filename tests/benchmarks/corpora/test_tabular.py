@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -303,3 +304,111 @@ def test_cli_end_to_end_on_a_csv(tmp_path: Path) -> None:
     assert len(results) == 1
     data = json.loads(results[0].read_text())
     assert data["corpus"]["name"] == "csv" and data["corpus"]["split"] == "test"
+
+
+def _parquet(path: Path, **columns: Any) -> Path:
+    base: dict[str, Any] = {
+        "conversation_id": ["c1", "c1"],
+        "author": ["a", "b"],
+        "text": ["hello there", "fine thanks"],
+        "label": [0, 0],
+    }
+    pq.write_table(pa.table(base | columns), path)
+    return path
+
+
+def test_parquet_binary_cells_are_decoded_or_refused_with_row_and_column(tmp_path: Path) -> None:
+    good = _parquet(
+        tmp_path / "b.parquet",
+        conversation_id=pa.array([b"c1", b"c1"], pa.binary()),
+        text=pa.array([b"hello there", b"fine"], pa.binary()),
+    )
+    records, _, _ = read_table(good)
+    assert records[0]["conversation_id"] == "c1"  # not "b'c1'"
+    assert [m["text"] for m in records[0]["messages"]] == ["hello there", "fine"]
+    bad = _parquet(tmp_path / "x.parquet", text=pa.array([b"hello", b"he\xfflo"], pa.binary()))
+    with pytest.raises(CorpusFileError) as caught:
+        read_table(bad)
+    message = str(caught.value)
+    assert "row 2, column 'text' (text): holds bytes that are not UTF-8 (byte 0xff" in message
+    assert "hello" not in message
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "expected"),
+    [
+        ("text", pa.array([["a"], ["b"]]), "row 1, column 'text' (text): holds a list"),
+        ("author", pa.array([{"x": 1}, {"x": 2}]), "column 'author' (author): holds a struct"),
+        ("conversation_id", pa.array([float("nan"), 1.0]), "row 1, column 'conversation_id'"),
+        ("stages", pa.array([[["rapport"]], [[]]]), "holds a nested list"),
+    ],
+)
+def test_parquet_lists_structs_and_nan_are_not_made_reprs(
+    tmp_path: Path, column: str, values: pa.Array, expected: str
+) -> None:
+    path = _parquet(tmp_path / "v.parquet", **{column: values})
+    with pytest.raises(CorpusFileError, match=re.escape(expected)):
+        read_table(path)
+    assert read_table(path, on_error="skip")[1] >= 1
+
+
+def test_nan_text_is_an_empty_message_not_the_word_nan(tmp_path: Path) -> None:
+    path = _parquet(tmp_path / "n.parquet", text=pa.array([float("nan"), 2.5]))
+    records, _, _ = read_table(path)
+    assert [m["text"] for m in records[0]["messages"]] == ["", "2.5"]
+
+
+def test_a_tiny_parquet_that_decodes_to_gigabytes_is_refused(tmp_path: Path) -> None:
+    # One long value referenced by every row: a few KB on disk, 3 GiB once decoded.
+    rows = 3000
+    text = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), ["x" * (1 << 20)])
+    table = pa.table(
+        {
+            "conversation_id": ["c1"] * rows,
+            "author": ["a"] * rows,
+            "text": text,
+            "label": [0] * rows,
+        }
+    )
+    bomb = tmp_path / "bomb.parquet"
+    pq.write_table(table, bomb, compression="zstd")
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(
+        CorpusFileError, match=r"decode to more than 2048 MiB .*max_decompressed_mb"
+    ):
+        read_table(bomb)
+    # Plain pages that decompress past the limit are refused from the footer, before reading.
+    plain = tmp_path / "plain.parquet"
+    _parquet(plain, text=["y" * (3 << 20), "z"])
+    with pytest.raises(CorpusFileError, match="decompress to more than 1 MiB"):
+        read_table(plain, max_decompressed_mb=1)
+    assert read_table(plain)[0]  # within the default
+
+
+def test_csv_duplicate_header_huge_cells_and_quiet_parse_errors(tmp_path: Path) -> None:
+    twice = tmp_path / "twice.csv"
+    twice.write_text("conversation_id,author,text,label,text\nc1,a,hi,0,yo\n")
+    with pytest.raises(CorpusFileError, match=r"twice\.csv: column\(s\) 'text' appear more than"):
+        read_table(twice)
+    huge = tmp_path / "huge.csv"
+    huge.write_text(f"conversation_id,author,text,label\nc1,a,{'x' * (3 << 20)},0\nc1,b,yo,0\n")
+    records, _, _ = read_table(huge)
+    assert len(records[0]["messages"][0]["text"]) == 3 << 20
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text("conversation_id,author,text,label\nc1,a,some private words,0,extra\n")
+    with pytest.raises(CorpusFileError) as caught:
+        read_table(quoted)
+    assert "(line 2)" in str(caught.value) and "Expected 4 columns, got 5" in str(caught.value)
+    assert "private" not in str(caught.value)
+
+
+def test_csv_bad_value_message_is_bounded(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "l.csv",
+        ["conversation_id", "author", "text", "label"],
+        ["c1", "a", "hi", "9" * 100_000],
+    )
+    with pytest.raises(CorpusFileError) as caught:
+        read_table(path)
+    assert "row 1, column 'label' (label)" in str(caught.value)
+    assert len(str(caught.value)) < 400
