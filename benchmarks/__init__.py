@@ -10,6 +10,10 @@ From Python (a notebook)::
                                    policy=VotePolicy(min_positive=5))
     evaluation.result.metrics["f1"], evaluation.result.definitions["f1"]
 
+    # Intervals, projections and the report card (my-run/report/report.html):
+    evaluation, audit = audit_run(evaluation, corpus, VotePolicy(min_positive=5), "my-run")
+    audit.intervals["recall"].low, audit.intervals["recall"].high
+
 Names are imported lazily so that ``groombench --help`` stays fast.
 """
 
@@ -29,6 +33,9 @@ _EXPORTS = {
     "Corpus": "benchmarks.corpora.base",
     "load_synthetic": "benchmarks.corpora.synthetic.corpus",
     "load_jsonl": "benchmarks.corpora.jsonl",
+    "audit_run": "benchmarks.audit.job",
+    "AuditSettings": "benchmarks.audit.settings",
+    "export_leaderboard": "benchmarks.leaderboard",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -62,14 +62,22 @@ def _plan(cfg: DictConfig) -> JobPlan:
         task: list[str] = list(hydra_cfg.overrides.task)
     except (ValueError, KeyError):
         choice, task = None, []
-    return build_plan(cfg, detector_choice=choice, task_overrides=task)
+    plan = build_plan(cfg, detector_choice=choice, task_overrides=task)
+    from benchmarks.staging import clean_stale
+
+    # What a killed run left half-written (a corpus cache file, a model folder) goes now.
+    clean_stale(plan.paths.cache, plan.paths.models)
+    return plan
 
 
-def _fail(error: ConfigError) -> NoReturn:
+def _fail(error: Exception, code: int = 2) -> NoReturn:
     # Something to change in the command or the data: one clear line, no traceback.
-    log.error("%s", error)
-    print(f"groombench: error: {error}", file=sys.stderr)
-    raise SystemExit(2) from None
+    from benchmarks.errors import bounded
+
+    message = bounded(str(error))
+    log.error("%s", message)
+    print(f"groombench: error: {message}", file=sys.stderr)
+    raise SystemExit(code) from None
 
 
 def _private() -> None:
@@ -109,6 +117,7 @@ def main(cfg: DictConfig) -> float | None:
     """Evaluate one detector on one corpus split (one job of a sweep)."""
     _private()  # also in joblib's worker processes
     from benchmarks.app import run_job
+    from benchmarks.evaluation import AllConversationsFailed
     from benchmarks.leaderboard import summary_line
 
     try:
@@ -121,6 +130,8 @@ def main(cfg: DictConfig) -> float | None:
         evaluation = run_job(plan, _output_dir())
     except ConfigError as error:
         _fail(error)
+    except AllConversationsFailed as error:
+        _fail(error, code=1)  # the run happened; its traces and error details are saved
     log.info(summary_line(evaluation.result))
     value = evaluation.result.metrics.get("f1")
     return None if value is None else float(value)  # for sweepers that optimise
@@ -135,8 +146,7 @@ def prepare(cfg: DictConfig) -> None:
     try:
         print(emit(run_prepare(_plan(cfg)), str(cfg.format)))
     except ConfigError as error:
-        print(f"groombench: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _fail(error)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://configs", config_name="train")

@@ -107,6 +107,12 @@ class SweepCallback(Callback):
             shutil.rmtree(sweep_dir, ignore_errors=True)
             return
         if status != "FINISHED":
+            jobs = [d for d in sweep_dir.iterdir() if d.is_dir() and d.name[:1].isdigit()]
+            if len(jobs) <= 1:
+                # One job, and it said why in one line; its folder keeps what it saved (the
+                # error details of a detector that failed on every conversation).
+                print(f"groombench: the job's files: {jobs[0] if jobs else sweep_dir}")
+                return
             print(f"\nsweep {status}: results of the jobs that finished:")
         print_sweep(sweep_dir, self._uri)
 

@@ -72,6 +72,104 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> s
     return "\n".join(line.rstrip() for line in lines)
 
 
+FORMATS: tuple[str, ...] = ("table", "csv", "json", "markdown")
+
+
+def _value(value: Any) -> Any:
+    """A machine-readable cell: numbers as numbers (NaN and infinities as null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _columns_with_intervals(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[str]:
+    """``columns``, each followed by ``<c>_low`` and ``<c>_high`` where some row has them."""
+    out: list[str] = []
+    for column in columns:
+        out.append(column)
+        for end in ("low", "high"):
+            if any(row.get(f"{column}_{end}") is not None for row in rows):
+                out.append(f"{column}_{end}")
+    return out
+
+
+def export(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], format: str = "table") -> str:
+    """Rows as a text table, CSV, JSON or Markdown.
+
+    ``table`` and ``markdown`` show rounded cells with intervals in brackets; ``csv`` and
+    ``json`` keep full precision, with intervals as their own ``_low``/``_high`` columns,
+    and undefined values empty (CSV) or null (JSON).
+
+    Examples:
+        >>> rows = [{"detector": "x", "f1": 0.5, "f1_low": 0.4, "f1_high": 0.6}]
+        >>> print(export(rows, ["detector", "f1"], "csv"))
+        detector,f1,f1_low,f1_high
+        x,0.5,0.4,0.6
+        >>> print(export(rows, ["detector", "f1"], "markdown"))
+        | detector | f1 |
+        | --- | --- |
+        | x | 0.500 [0.400, 0.600] |
+    """
+    if format == "table":
+        return format_table(rows, columns)
+    if format == "markdown":
+        lines = [
+            "| " + " | ".join(columns) + " |",
+            "| " + " | ".join("---" for _ in columns) + " |",
+        ]
+        for row in rows:
+            cells = [_with_interval(row, c).replace("|", "\\|") for c in columns]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+    full = _columns_with_intervals(rows, columns)
+    if format == "json":
+        import json
+
+        data = [{c: _value(row.get(c)) for c in full} for row in rows]
+        return json.dumps(data, indent=2, allow_nan=False)
+    if format == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(full)
+        for row in rows:
+            writer.writerow(["" if _value(row.get(c)) is None else row.get(c) for c in full])
+        return buffer.getvalue().rstrip("\n")
+    raise ValueError(f"unknown format {format!r}; one of {', '.join(FORMATS)}")
+
+
+def export_leaderboard(
+    uri: str | None = None,
+    *,
+    format: str = "table",
+    experiment: str = "groombench",
+    sweep: str | None = None,
+    metrics: Sequence[str] = COLUMNS,
+    root: str | None = None,
+) -> str:
+    """The leaderboard of runs logged to MLflow, as ``groombench-leaderboard`` prints it.
+
+    Args:
+        uri: the tracking URI (default: ``$MLFLOW_TRACKING_URI``, else the run root's SQLite).
+        format: ``table``, ``csv``, ``json`` or ``markdown``.
+        experiment: the MLflow experiment.
+        sweep: ``"latest"`` or a parent run id: only that sweep's runs.
+        metrics: the metric columns.
+        root: the run root (default ``$GROOMBENCH_HOME`` or ``./groombench-runs``).
+    """
+    import os
+
+    from benchmarks.tracking import resolve_uri
+
+    root = root or os.environ.get("GROOMBENCH_HOME") or "groombench-runs"
+    resolved = resolve_uri(uri, root)
+    chosen = latest_sweep(resolved, experiment) if sweep == "latest" else sweep
+    rows = mlflow_rows(resolved, experiment, chosen)
+    return export(rows, ["detector", "corpus", "policy", *metrics, "run_id"], format)
+
+
 def result_row(result: RunResult) -> dict[str, Any]:
     """Flatten a result into one leaderboard row (``_settings`` tells look-alike rows apart)."""
     settings = dict(result.detector.get("settings") or {})
@@ -163,7 +261,10 @@ def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, 
     client = mlflow.MlflowClient(tracking_uri=uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
-        raise SystemExit(f"no experiment '{experiment}' in {uri}; run `groombench` first")
+        from benchmarks.tracking import public_uri
+
+        where = public_uri(uri)
+        raise SystemExit(f"no experiment '{experiment}' in {where}; run `groombench` first")
     query = "tags.`groombench.detector` != ''"
     if sweep:
         query += f" and tags.`mlflow.parentRunId` = '{sweep}'"
@@ -292,6 +393,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--metrics", default=",".join(COLUMNS), help="comma-separated metric keys to show"
     )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default), csv or json (full precision, intervals as _low/_high "
+        "columns), markdown",
+    )
     args = parser.parse_args(argv)
     import os
 
@@ -300,7 +408,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     sweep = latest_sweep(uri, args.experiment) if args.sweep == "latest" else args.sweep
     rows = mlflow_rows(uri, args.experiment, sweep)
     if not rows:
-        raise SystemExit(f"no groombench runs in experiment '{args.experiment}' at {uri}")
+        where = public_uri(uri)
+        raise SystemExit(f"no groombench runs in experiment '{args.experiment}' at {where}")
     columns = ["detector", "corpus", "policy", *args.metrics.split(","), "run_id"]
-    print(format_table(rows, columns))
-    print(f"\n{len(rows)} evaluation(s) from {public_uri(uri)}")
+    print(export(rows, columns, args.format))
+    if args.format == "table":  # machine-readable output stays pure
+        print(f"\n{len(rows)} evaluation(s) from {public_uri(uri)}")

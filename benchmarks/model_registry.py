@@ -35,6 +35,7 @@ from typing import Any
 
 from benchmarks.errors import ConfigError
 from benchmarks.secrets import redact, secret_values
+from benchmarks.staging import prefix as staging_prefix
 from benchmarks.tracking import ensure_experiment, ensure_store, flatten
 from detectors import TrainableDetector
 
@@ -283,7 +284,7 @@ def _download(name: str, version: str, run_id: str, folder: Path, uri: str) -> N
     import mlflow
 
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=folder.parent))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(version), dir=folder.parent))
     stale: Path | None = None
     try:
         got = Path(
@@ -301,7 +302,9 @@ def _download(name: str, version: str, run_id: str, folder: Path, uri: str) -> N
         if _same_copy(folder, run_id):  # a parallel job downloaded the same version meanwhile
             return
         if folder.exists():  # a copy of another store's version: set it aside, then swap
-            stale = Path(tempfile.mkdtemp(prefix=f".{version}-stale-", dir=folder.parent))
+            stale = Path(
+                tempfile.mkdtemp(prefix=staging_prefix(f"{version}-stale"), dir=folder.parent)
+            )
             folder.rename(stale / "old")
         try:
             got.rename(folder)

@@ -23,6 +23,7 @@ from benchmarks.corpora.base import Corpus
 from benchmarks.errors import ConfigError
 from benchmarks.runner import to_messages
 from benchmarks.schema import ONSET_STAGES
+from benchmarks.staging import prefix as staging_prefix
 from detectors import Detector, TrainableDetector
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def train_detector(
     detector.fit(conversations, labels, trained_on=corpus.reference(split), message_labels=flags)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target, then rename: a parallel job never sees half a model.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(target.name), dir=target.parent))
     detector.save(str(staging))
     seconds = time.perf_counter() - started
     # Ids only (no text): lets any later evaluation detect overlap with the training data,

@@ -198,3 +198,60 @@ def audit_job(
             audit.verdict.reason,
         )
     return Evaluation(result=result, traces=evaluation.traces), audit
+
+
+def audit_run(
+    evaluation: Evaluation,
+    corpus: Corpus,
+    policy: Policy,
+    output_dir: str | Path,
+    *,
+    settings: AuditSettings | None = None,
+    claim: Claim | None = None,
+    detector: Detector | None = None,
+    runner: RunnerConfig | None = None,
+) -> tuple[Evaluation, Audit]:
+    """Audit an evaluation from Python (a notebook): intervals, verdict and report card.
+
+    The same audit as ``groombench audit.enabled=true``: clustered bootstrap and exact
+    intervals for every headline metric, breakdowns, projections at deployment prevalences,
+    a verdict when a ``claim`` is given, and the report card written to
+    ``<output_dir>/report/`` (with ``settings.report``).
+
+    Args:
+        evaluation: what :func:`benchmarks.evaluate_detector` returned.
+        corpus: the corpus it scored (the split is read from the result).
+        policy: the policy it used.
+        output_dir: where the result, clusters and report card are written.
+        settings: the audit's settings (defaults: 10,000 resamples, 95%, BCa).
+        claim: a claim to judge, declared before the run.
+        detector: needed only for a calibration split (a claim's ``calibrate``, or
+            ``settings.calibration_split``), which it scores.
+        runner: how a calibration split is scored (default settings).
+
+    Returns:
+        The evaluation with its audit summary, and the :class:`Audit` (``intervals`` by
+        metric, ``verdict``, ``card``).
+    """
+    settings = settings or AuditSettings()
+    needs_detector = _calibration_split(claim, settings) is not None
+    if needs_detector and detector is None:
+        raise ConfigError("a calibration split is scored: pass detector= to audit_run")
+    inputs = AuditInputs(
+        settings=settings,
+        claim=claim,
+        split=str(evaluation.result.corpus["split"]),
+        seed=int(settings.seed),
+        command="(Python API: benchmarks.audit_run)",
+        config_text="",
+    )
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    return audit_job(
+        inputs,
+        detector=detector,  # type: ignore[arg-type]  # only used when needs_detector
+        corpus=corpus,
+        evaluation=evaluation,
+        policy=policy,
+        runner=runner or RunnerConfig(),
+        output_dir=output_dir,
+    )

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from benchmarks.errors import ConfigError
 from benchmarks.schema import FEATURES
+from benchmarks.staging import prefix as staging_prefix
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,9 @@ def build_dataset(
     target = folder / "corpus.arrow"
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=".corpus-", suffix=".arrow", dir=folder)
+        handle, staging = tempfile.mkstemp(
+            prefix=staging_prefix("corpus"), suffix=".arrow", dir=folder
+        )
         os.close(handle)
         try:
             with pa.OSFile(staging, "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:

@@ -184,3 +184,22 @@ def test_failed_conversations_are_errors_with_bounds_and_no_secret_is_written(
     assert any(p.suffix == ".db" for p in written) and any(p.name == "config.yaml" for p in written)
     for file in written:
         assert SECRET.encode() not in file.read_bytes(), file
+
+
+def test_a_detector_failing_on_every_conversation_is_one_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    write_corpus(tmp_path)
+
+    def refuse(request: Recorded) -> Any:
+        del request
+        return 401, {"error": "unauthorized"}
+
+    with Loopback(refuse) as server:
+        done = run(tmp_path, server, "tracking=none")
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("groombench: error:")]
+    assert len(errors) == 1 and "failed on all" in errors[0], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "sweep FAILED" not in done.stdout
+    # The evidence stays: the job's folder keeps its error details.
+    assert list((tmp_path / "runs").rglob("errors.local.jsonl"))

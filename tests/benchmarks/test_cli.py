@@ -105,6 +105,31 @@ def test_leaderboard_command_reads_mlflow(sweep: Path) -> None:
     assert "3 evaluation(s)" in out.stdout and "tfidf_lr" in out.stdout
 
 
+def test_leaderboard_exports_csv_json_markdown_and_from_python(sweep: Path) -> None:
+    import csv
+    import io
+
+    from benchmarks import export_leaderboard
+
+    exported = {
+        fmt: cli(sweep, "--sweep", "latest", "--format", fmt, script="groombench-leaderboard")
+        for fmt in ("csv", "json", "markdown")
+    }
+    assert all(out.returncode == 0 for out in exported.values())
+    rows = list(csv.DictReader(io.StringIO(exported["csv"].stdout)))
+    records = json.loads(exported["json"].stdout)  # nothing but JSON on stdout
+    assert len(rows) == len(records) == 3
+    assert {r["detector"] for r in rows} == {r["detector"] for r in records}
+    for row, record in zip(rows, records, strict=True):
+        f1 = record["f1"]
+        assert f1 is None or float(row["f1"]) == f1  # full precision, not rounded
+    assert "| detector | corpus | policy |" in exported["markdown"].stdout
+    uri = f"sqlite:///{sweep / 'store.db'}"
+    assert (
+        export_leaderboard(uri, format="json", sweep="latest") == exported["json"].stdout.rstrip()
+    )
+
+
 def test_recompute_under_another_policy_from_traces(sweep: Path) -> None:
     from benchmarks.recompute import recompute
 
