@@ -26,6 +26,7 @@ from benchmarks.audit.comparisons.compare import (
     Comparison,
     adjust_comparisons,
     delong_test,
+    format_p,
     mcnemar_exact,
 )
 from benchmarks.audit.stats.bootstrap import BootstrapSettings, paired_bootstrap
@@ -271,6 +272,46 @@ def _format(rows: Sequence[Comparison]) -> str:
     return "\n".join(row.reading for row in rows)
 
 
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.3f}"
+
+
+def summary_table(rows: Sequence[Comparison]) -> str:
+    """One line per pair and metric: difference, interval, adjusted p (the detail follows).
+
+    Examples:
+        >>> row = Comparison(run_a="A", run_b="B", metric="f1", estimate=0.1, low=0.02,
+        ...                  high=0.18, level=0.95, p_value=0.0004, adjusted_p_value=0.0084,
+        ...                  adjustment="Holm", method="paired bootstrap", p_bound=True)
+        >>> print(summary_table([row]))
+        pair    metric  A - B   interval          adjusted p  significant
+        ------  ------  ------  ----------------  ----------  -----------
+        A vs B  f1      +0.100  [+0.020, +0.180]  < 0.0084    yes
+    """
+    from benchmarks.leaderboard import format_table
+
+    table = []
+    for row in rows:
+        p = row.adjusted_p_value if row.adjusted_p_value is not None else row.p_value
+        shown = "-" if p is None else format_p(p, row.p_bound).removeprefix("= ")
+        if row.low is None or row.high is None:
+            interval = "-"
+        else:
+            interval = f"[{_number(row.low)}, {_number(row.high)}]"
+        table.append(
+            {
+                "pair": f"{row.run_a} vs {row.run_b}",
+                "metric": row.metric,
+                "A - B": _number(row.estimate),
+                "interval": interval,
+                "adjusted p": shown,
+                "significant": "-" if p is None else ("yes" if p <= row.alpha else "no"),
+            }
+        )
+    columns = ["pair", "metric", "A - B", "interval", "adjusted p", "significant"]
+    return format_table(table, columns)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``groombench-compare RUN RUN [...]``: compare finished runs on the same split."""
     parser = argparse.ArgumentParser(
@@ -302,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"groombench-compare: error: {error}", file=sys.stderr)
         return 2
     print(f"{len(runs)} runs on {n} conversations scored by all of them\n")
+    print(summary_table(rows))
+    print()
     print(_format(rows))
     if args.out:
         written = write_report(comparison_card(runs, rows, n, settings, args.adjust), args.out)

@@ -118,6 +118,8 @@ class Comparison:
         method: how the interval and the p-value were obtained.
         alpha: significance level the reading uses.
         note: a caveat carried from the computation, e.g. why the estimate is undefined.
+        p_bound: the p-value is the resampling's floor (no resample crossed 0): the true
+            p-value is smaller, and the reading prints ``p < …`` (adjusted ones too).
         reading: one plain-words sentence (derived).
 
     Raises:
@@ -145,6 +147,7 @@ class Comparison:
     method: str
     alpha: float = 0.05
     note: str | None = None
+    p_bound: bool = False
     reading: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -172,6 +175,7 @@ class Comparison:
                 adjustment=self.adjustment,
                 alpha=self.alpha,
                 note=self.note,
+                p_bound=self.p_bound,
             ),
         )
 
@@ -221,6 +225,9 @@ class Comparison:
             method=method,
             alpha=alpha,
             note=interval.note,
+            # The interval's own (bootstrap) p-value may be at its floor; another test's is exact.
+            p_bound=bool(getattr(interval, "p_bound", False))
+            and p_value == getattr(interval, "p_value", None),
         )
 
     @classmethod
@@ -332,6 +339,7 @@ def describe_difference(
     adjustment: str | None = None,
     alpha: float = 0.05,
     note: str | None = None,
+    p_bound: bool = False,
 ) -> str:
     """Say in plain words what a difference between two runs does and does not show.
 
@@ -355,6 +363,7 @@ def describe_difference(
         adjustment: the adjustment's name, required with ``adjusted_p_value``.
         alpha: significance level.
         note: why the estimate or the test is undefined, shown when it is.
+        p_bound: the p-values are at the resampling floor: printed as ``p < …``.
 
     Returns:
         One or two sentences.
@@ -404,10 +413,10 @@ def describe_difference(
 
     if adjusted_p_value is not None:
         significant = adjusted_p_value <= alpha
-        basis = f"{adjustment}-adjusted p {_p(adjusted_p_value)}"
+        basis = f"{adjustment}-adjusted p {format_p(adjusted_p_value, p_bound)}"
     elif p_value is not None:
         significant = p_value <= alpha
-        basis = f"p {_p(p_value)}"
+        basis = f"p {format_p(p_value, p_bound)}"
     elif interval is not None:
         significant = excludes_0
         basis = f"the interval {'excludes' if excludes_0 else 'includes'} 0"
@@ -449,5 +458,13 @@ def _percent(level: float) -> str:
     return f"{level * 100:g}%"
 
 
-def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"= {p:.3g}"
+def format_p(p: float, bound: bool = False) -> str:
+    """``= 0.12``; ``< 0.001``; ``< 0.0084`` for a p-value at the resampling floor.
+
+    Examples:
+        >>> format_p(0.1234), format_p(0.0002), format_p(0.0084, bound=True)
+        ('= 0.123', '< 0.001', '< 0.0084')
+    """
+    if p < 0.001:
+        return "< 0.001"
+    return f"< {p:.2g}" if bound else f"= {p:.3g}"

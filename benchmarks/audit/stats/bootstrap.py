@@ -421,7 +421,8 @@ def paired_bootstrap(
         if estimate is not None and len(finite):
             tail = min(np.count_nonzero(finite <= 0), np.count_nonzero(finite >= 0))
             p_value = min(1.0, 2 * (tail + 1) / (len(finite) + 1))
-            interval = dataclasses.replace(interval, p_value=p_value)
+            # With no resample on the far side of 0, p is the floor 2 / (B + 1): a bound.
+            interval = dataclasses.replace(interval, p_value=p_value, p_bound=tail == 0)
         intervals[name] = interval
     return intervals
 

@@ -60,6 +60,8 @@ class Interval:
         note: anything a reader must know: a fallback, resamples dropped, an approximation.
         p_value: only for paired comparisons, the two-sided bootstrap p-value for "the
             difference is 0" (see :func:`benchmarks.audit.stats.bootstrap.paired_bootstrap`).
+        p_bound: the p-value is the smallest the resampling can give (no resample crossed 0):
+            the true p-value is below it, and it is printed as ``< p``.
 
     Examples:
         >>> Interval(0.5, 0.2, 0.8, 0.95, "wilson", n=10).to_dict()["high"]
@@ -74,10 +76,17 @@ class Interval:
     n: int | None = None
     note: str = ""
     p_value: float | None = None
+    p_bound: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-ready dict (None stays None; no NaN anywhere)."""
-        return dataclasses.asdict(self)
+        """Return the fields as a JSON-ready dict (None stays None; no NaN anywhere).
+
+        ``p_bound`` appears only when true (a p-value at the resampling floor).
+        """
+        data = dataclasses.asdict(self)
+        if not self.p_bound:
+            del data["p_bound"]
+        return data
 
 
 def rate_interval(

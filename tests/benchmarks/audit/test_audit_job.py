@@ -145,6 +145,21 @@ def test_compare_finished_runs(tmp_path: Path) -> None:
     metrics = {row["metric"] for row in card["comparisons"]}
     assert {"recall", "fpr", "f1", "ROC-AUC"} <= metrics
     assert all(row["adjustment"] for row in card["comparisons"] if row["p_value"] is not None)
+    # A summary table first (one row per pair and metric), then the sentences.
+    lines = out.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("pair "))
+    first_reading = next(i for i, line in enumerate(lines) if "lexicon − random" in line)
+    assert header < first_reading
+    assert "adjusted p" in lines[header] and "interval" in lines[header]
+    table = lines[header + 2 : header + 2 + len(card["comparisons"])]
+    assert all(line.startswith("lexicon vs random") for line in table)
+    # A p-value at the resampling floor (no resample crossed 0) is a bound, never exact.
+    floor = 2 / (300 + 1)
+    for row in card["comparisons"]:
+        if row["p_bound"]:
+            assert row["p_value"] == pytest.approx(floor)
+            assert "p < " in row["reading"] and "p = " not in row["reading"]
+    assert any(row["p_bound"] for row in card["comparisons"])  # lexicon beats random clearly
 
     # Runs on different corpora cannot be compared.
     other = tmp_path / "other"
