@@ -90,11 +90,18 @@ def _private() -> None:
 
 
 def entry() -> None:
-    """``groombench``: ``--version`` prints groombench's version; anything else is Hydra's."""
+    """``groombench``: ``--version`` prints groombench's version, ``--list`` what can be chosen
+    (detectors, corpora, policies, protocols; one line each, with the extra each needs);
+    anything else is Hydra's."""
     if "--version" in sys.argv[1:]:
         from importlib.metadata import version
 
         print(f"groombench {version('groombench')}")
+        return
+    if "--list" in sys.argv[1:]:
+        from benchmarks.catalog import listing
+
+        print(listing())
         return
     _private()
     main()

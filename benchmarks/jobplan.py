@@ -255,6 +255,37 @@ def public_command(argv: Sequence[str]) -> str:
     return " ".join(out)
 
 
+_VALUE_FLAGS = frozenset({"--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn"})
+
+
+def job_command(args: Sequence[str], task_overrides: Sequence[str]) -> list[str]:
+    """The arguments that rerun this one job: the command's config flags, the job's overrides.
+
+    A sweep's job was launched by ``detector=lexicon,tfidf_lr``; its own command names only
+    its detector. Without Hydra's record of the job (a plan built in Python) the command line
+    is kept as typed.
+
+    Examples:
+        >>> job_command(["-cd", "my", "detector=lexicon,tfidf_lr", "-m"],
+        ...             ["detector=tfidf_lr"])
+        ['-cd', 'my', 'detector=tfidf_lr']
+        >>> job_command(["detector=lexicon"], [])
+        ['detector=lexicon']
+    """
+    if not task_overrides:
+        return list(args)
+    kept: list[str] = []
+    take_value = False
+    for arg in args:
+        if take_value:
+            kept.append(arg)
+            take_value = False
+        elif arg.split("=", 1)[0] in _VALUE_FLAGS:
+            kept.append(arg)
+            take_value = "=" not in arg
+    return [*kept, *task_overrides]
+
+
 def _job_config(cfg: DictConfig, paths: Paths) -> DictConfig:
     """A copy without Hydra's own node, its paths made absolute."""
     data = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
@@ -319,7 +350,7 @@ def build_plan(
         # An audit of a declared claim is causal by construction, whoever wrote the detector.
         runner = replace(runner, causality="strict")
     detector = Component.of(data["detector"])
-    head = (sys.argv if argv is None else list(argv))[1:]
+    head = job_command((sys.argv if argv is None else list(argv))[1:], task_overrides)
     return JobPlan(
         split=split,
         train_split=train_split,

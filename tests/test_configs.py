@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_module
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.components import build
 from benchmarks.corpora.base import Corpus
+from benchmarks.errors import ConfigError
 from benchmarks.jobplan import build_plan
 from benchmarks.runner import RunnerConfig
 from detectors import Detector
@@ -63,7 +64,12 @@ def test_every_tracking_config_composes(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", options("experiment"))
 def test_every_experiment_composes(name: str, tmp_path: Path) -> None:
-    build(build_plan(composed(tmp_path, f"+experiment={name}")).policy)
+    cfg = composed(tmp_path, f"+experiment={name}")
+    if OmegaConf.is_missing(cfg.corpus, "path"):  # a corpus the user brings: its path is theirs
+        with pytest.raises(ConfigError, match=r"corpus\.path is required"):
+            build_plan(cfg)
+        cfg = composed(tmp_path, f"+experiment={name}", f"corpus.path={tmp_path / 'data'}")
+    build(build_plan(cfg).policy)
 
 
 def test_train_config_composes(tmp_path: Path) -> None:

@@ -358,3 +358,29 @@ def test_a_killed_sweep_s_parent_is_closed_as_killed_by_the_next_start(tmp_path:
     assert closed == [orphan]
     assert client.get_run(orphan).info.status == "KILLED"
     assert client.get_run(live).info.status == "RUNNING"
+
+
+def test_list_describes_every_choice_with_what_it_needs(tmp_path: Path) -> None:
+    from tests.test_configs import options
+
+    out = cli(tmp_path, "--list")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    for group in ("detector", "corpus", "policy", "protocol"):
+        block = text.split(f"{group} (choose with {group}=<name>):\n", 1)[1].split("\n\n", 1)[0]
+        names = [
+            line.split()[0] for line in block.splitlines() if not line.strip().startswith("needs:")
+        ]
+        assert names == options(group), group
+        assert all(len(line.split(None, 1)) == 2 for line in block.splitlines())  # described
+    hf = text.split("  hf_classifier", 1)[1].splitlines()[1]
+    assert "needs: pip install -e '.[learned]'" in hf
+    assert "needs" not in text.split("  lexicon", 1)[1].splitlines()[0]
+
+
+def test_help_shows_the_same_mlflow_command_as_runs_print(tmp_path: Path) -> None:
+    from benchmarks.tracking import ui_hint
+
+    command = ui_hint("sqlite:///x.db").removeprefix("MLflow: ").rsplit(" ", 1)[0]
+    help_text = " ".join(cli(tmp_path, "--help").stdout.split())
+    assert command in help_text and "--list" in help_text

@@ -139,6 +139,13 @@ def test_compare_finished_runs(tmp_path: Path) -> None:
     args = setup(tmp_path)
     done = cli(tmp_path, *args, "detector=lexicon,random")
     assert done.returncode == 0, done.stderr[-3000:]
+    # Each job's report card gives that job's own command, not the sweep's.
+    for folder in (r.parent for r in results(tmp_path)):
+        command = json.loads((folder / "report" / "report.json").read_text())["reproduction"][
+            "command"
+        ]
+        own = "lexicon" if folder.name.endswith("_lexicon") else "random"
+        assert f"detector={own}" in command.split() and "lexicon,random" not in command
     out = compare_sweep(tmp_path)
     assert "lexicon − random" in out.stdout and "Holm-adjusted" in out.stdout
     card = json.loads((tmp_path / "cmp" / "report.json").read_text())
