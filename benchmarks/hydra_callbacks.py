@@ -51,10 +51,19 @@ class SweepCallback(Callback):
             raise SystemExit(2) from None
         if not settings.enabled or settings.uri is None:
             return
+        try:
+            self._parent = tracking.start_parent_run(
+                settings.uri, settings.experiment, f"sweep {sweep_dir.name}"
+            )
+        except ConfigError as error:  # the store cannot be reached: say so once, run nothing
+            import shutil
+            import sys
+
+            print(f"groombench: error: {error}", file=sys.stderr)
+            self._done = True
+            shutil.rmtree(sweep_dir, ignore_errors=True)
+            raise SystemExit(2) from None
         self._uri = settings.uri
-        self._parent = tracking.start_parent_run(
-            self._uri, settings.experiment, f"sweep {sweep_dir.name}"
-        )
         (sweep_dir / tracking.PARENT_RUN_FILE).write_text(self._parent)
         os.environ[tracking.PARENT_RUN_ENV] = self._parent
 

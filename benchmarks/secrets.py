@@ -85,7 +85,20 @@ def redact(text: str, values: Iterable[str]) -> str:
     # Longest first, ties by value: a set's order varies with the process's hash seed.
     for value in sorted(values, key=lambda v: (-len(v), v)):
         text = text.replace(value, REDACTED)
-    return mask_query(text)
+    return mask_query(mask_userinfo(text))
+
+
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@")
+
+
+def mask_userinfo(text: str) -> str:
+    """Mask the password of every ``scheme://user:password@host`` in ``text``.
+
+    Examples:
+        >>> mask_userinfo("API request to http://alice:s3cret@h:5000/api failed")
+        'API request to http://alice:***@h:5000/api failed'
+    """
+    return _USERINFO.sub(rf"\1:{REDACTED}@", text) if "@" in text else text
 
 
 def mask_query(text: str) -> str:

@@ -115,7 +115,17 @@ def ensure_store(uri: str) -> None:
     import mlflow
 
     if not uri.startswith("sqlite:///"):
-        mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        try:
+            mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        except Exception as error:  # MLflow wraps connection, TLS and auth failures alike
+            from benchmarks.errors import ConfigError, bounded
+            from benchmarks.secrets import mask_userinfo
+
+            reason = bounded(mask_userinfo(str(error)), 300)
+            raise ConfigError(
+                f"cannot use the MLflow tracking store {public_uri(uri)} ({reason}); check "
+                "tracking.uri or MLFLOW_TRACKING_URI (and the server), or run with tracking=none"
+            ) from None
         return
     database = Path(uri.removeprefix("sqlite:///"))
     database.parent.mkdir(parents=True, exist_ok=True)

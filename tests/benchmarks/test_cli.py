@@ -384,3 +384,35 @@ def test_help_shows_the_same_mlflow_command_as_runs_print(tmp_path: Path) -> Non
     command = ui_hint("sqlite:///x.db").removeprefix("MLflow: ").rsplit(" ", 1)[0]
     help_text = " ".join(cli(tmp_path, "--help").stdout.split())
     assert command in help_text and "--list" in help_text
+
+
+def test_an_unreachable_tracking_server_is_one_line_and_hides_its_password(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {
+        "GROOMBENCH_HOME": str(tmp_path / "runs"),
+        "MLFLOW_TRACKING_URI": f"http://alice:s3cretpw@127.0.0.1:{port}/",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+        "HF_HUB_OFFLINE": "1",
+    }
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "groombench"), "corpus.n_conversations=20"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "s3cretpw" not in out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+    assert f"cannot use the MLflow tracking store http://alice:***@127.0.0.1:{port}/" in out.stderr
+    assert not list((tmp_path / "runs" / "outputs").glob("*"))
