@@ -21,6 +21,7 @@ from benchmarks.errors import ConfigError
 from benchmarks.evaluation import Evaluation, evaluate_detector
 from benchmarks.jobplan import JobPlan
 from benchmarks.model_registry import is_registry_uri
+from benchmarks.progress import step
 from benchmarks.training import (
     TRAINING_IDS_FILE,
     default_model_path,
@@ -131,7 +132,8 @@ def _train_or_load(plan: JobPlan, detector: TrainableDetector, corpus: Corpus) -
                 f"{' '.join(command)}` or set detector.model_path"
             )
         upload = log_models_setting(plan.tracking.log_models, detector)
-        outcome = train_detector(detector, corpus, plan.train_split, target)
+        with step(f"training {detector.metadata.name} on {corpus.reference(plan.train_split)}"):
+            outcome = train_detector(detector, corpus, plan.train_split, target)
         if plan.tracking.enabled and outcome.saved:
             record = track_training(plan, detector, corpus, target, outcome, log_model=upload)
             log.info(
@@ -148,7 +150,8 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
 
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     (Path(output_dir) / "config.yaml").write_text(plan.config_text, encoding="utf-8")
-    corpus = load_corpus(plan.corpus)
+    with step(f"loading corpus {plan.corpus.get('name') or plan.corpus.target}"):
+        corpus = load_corpus(plan.corpus)
     # A models:/ path is loaded from its local copy from here on; the plan keeps the URI.
     registered = resolve_registry_model(plan)
     detector = prepare_detector(plan, corpus, registered)
@@ -158,53 +161,57 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
         from benchmarks.audit.job import check_calibration
 
         check_calibration(plan.split, plan.audit, plan.claim, detector, corpus, ids)
-    evaluation = evaluate_detector(
-        detector,
-        corpus,
-        split=plan.split,
-        policy=policy,
-        policy_params=plan.policy.arguments(),
-        runner=plan.runner,
-        latency_p=plan.latency_p,
-        output_dir=output_dir,
-        allow_leakage=plan.allow_leakage,
-        training_ids=ids,
-        detector_settings=plan.public_section("detector"),
-        # The fast mode's causality re-check runs on a second instance: nothing the first
-        # remembered (a trace cached by conversation or by content) can be replayed.
-        fresh=lambda: prepare_detector(plan, corpus, registered),
-    )
+    with step(f"scoring {detector.metadata.name} on {corpus.reference(plan.split)}"):
+        evaluation = evaluate_detector(
+            detector,
+            corpus,
+            split=plan.split,
+            policy=policy,
+            policy_params=plan.policy.arguments(),
+            runner=plan.runner,
+            latency_p=plan.latency_p,
+            output_dir=output_dir,
+            allow_leakage=plan.allow_leakage,
+            training_ids=ids,
+            detector_settings=plan.public_section("detector"),
+            # The fast mode's causality re-check runs on a second instance: nothing the first
+            # remembered (a trace cached by conversation or by content) can be replayed.
+            fresh=lambda: prepare_detector(plan, corpus, registered),
+        )
     if plan.protocol is not None:
-        evaluation = run_protocol(plan, detector, corpus, evaluation, output_dir)
+        with step(f"official protocol {plan.protocol.get('name') or ''}"):
+            evaluation = run_protocol(plan, detector, corpus, evaluation, output_dir)
     if plan.audit.enabled:
         from benchmarks.audit.job import AuditInputs, audit_job
 
-        evaluation, _ = audit_job(
-            AuditInputs(
-                settings=plan.audit,
-                claim=plan.claim,
-                split=plan.split,
-                seed=plan.seed,
-                command=plan.command,
-                config_text=plan.config_text,
-            ),
-            detector=detector,
-            corpus=corpus,
-            evaluation=evaluation,
-            policy=policy,
-            runner=plan.runner,
-            output_dir=output_dir,
-        )
+        with step("audit (bootstrap intervals, report card)"):
+            evaluation, _ = audit_job(
+                AuditInputs(
+                    settings=plan.audit,
+                    claim=plan.claim,
+                    split=plan.split,
+                    seed=plan.seed,
+                    command=plan.command,
+                    config_text=plan.config_text,
+                ),
+                detector=detector,
+                corpus=corpus,
+                evaluation=evaluation,
+                policy=policy,
+                runner=plan.runner,
+                output_dir=output_dir,
+            )
     if plan.tracking.enabled:
         assert plan.tracking.uri is not None
-        run_id = tracking.log_evaluation(
-            evaluation,
-            uri=plan.tracking.uri,
-            experiment=plan.tracking.experiment,
-            config=plan.public_config(),
-            run_dir=output_dir,
-            parent_run_id=os.environ.get(tracking.PARENT_RUN_ENV) or _parent_from(output_dir),
-        )
+        with step("logging to MLflow"):
+            run_id = tracking.log_evaluation(
+                evaluation,
+                uri=plan.tracking.uri,
+                experiment=plan.tracking.experiment,
+                config=plan.public_config(),
+                run_dir=output_dir,
+                parent_run_id=os.environ.get(tracking.PARENT_RUN_ENV) or _parent_from(output_dir),
+            )
         if registered is not None:
             from benchmarks.model_registry import tag_evaluation
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.corpora.base import Corpus
 from benchmarks.errors import ConfigError
+from benchmarks.progress import step
 from benchmarks.runner import to_messages
 from benchmarks.schema import ONSET_STAGES
 from benchmarks.staging import prefix as staging_prefix
@@ -234,7 +235,8 @@ def train_job(plan: JobPlan) -> list[str]:
             "a new one and registers it as the next version (tracking.register_as): drop "
             "detector.model_path, or set it to a local folder"
         )
-    corpus = load_corpus(plan.corpus)
+    with step(f"loading corpus {plan.corpus.get('name') or plan.corpus.target}"):
+        corpus = load_corpus(plan.corpus)
     detector = build(plan.detector)
     if not isinstance(detector, TrainableDetector):
         raise ConfigError(
@@ -250,14 +252,16 @@ def train_job(plan: JobPlan) -> list[str]:
             "train into (an existing model folder is never overwritten)"
         )
     upload = log_models_setting(plan.tracking.log_models, detector)
-    outcome = train_detector(detector, corpus, plan.train_split, target)
+    with step(f"training {detector.metadata.name} on {corpus.reference(plan.train_split)}"):
+        outcome = train_detector(detector, corpus, plan.train_split, target)
     verb = "saved" if outcome.saved else "kept the equivalent model a parallel job saved;"
     lines = [
         f"{verb} {detector.metadata.name} trained on {corpus.reference(plan.train_split)}"
         f" to {target} ({outcome.seconds:.1f} s)"
     ]
     if plan.tracking.enabled and outcome.saved:
-        record = track_training(plan, detector, corpus, target, outcome, log_model=upload)
+        with step("logging the training run to MLflow"):
+            record = track_training(plan, detector, corpus, target, outcome, log_model=upload)
         lines.append(f"logged MLflow run {record.run_id} (experiment '{record.experiment}')")
         if record.model_uri:
             lines.append(f"registered {record.model_uri}")

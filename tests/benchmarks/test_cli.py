@@ -416,3 +416,26 @@ def test_an_unreachable_tracking_server_is_one_line_and_hides_its_password(tmp_p
     assert "Traceback" not in out.stderr
     assert f"cannot use the MLflow tracking store http://alice:***@127.0.0.1:{port}/" in out.stderr
     assert not list((tmp_path / "runs" / "outputs").glob("*"))
+
+
+def test_every_long_step_says_when_it_starts_and_ends(tmp_path: Path) -> None:
+    out = cli(
+        tmp_path,
+        "detector=tfidf_lr",
+        "corpus.n_conversations=120",
+        "audit.enabled=true",
+        "audit.n_resamples=200",
+        "runner.progress=false",
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout + out.stderr
+    for step in (
+        "loading corpus synthetic",
+        "training tfidf_lr on synthetic@",
+        "scoring tfidf_lr on synthetic@",
+        "audit (bootstrap intervals, report card)",
+        "logging to MLflow",
+    ):
+        lines = [line for line in text.splitlines() if step in line]
+        assert any(line.endswith(" ...") for line in lines), step
+        assert any(": done in " in line for line in lines), step

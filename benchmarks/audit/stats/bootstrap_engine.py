@@ -33,6 +33,7 @@ from benchmarks.audit.stats.bootstrap_view import (
 )
 from benchmarks.metrics.outcomes import Outcomes
 from benchmarks.metrics.suite import compute_metrics
+from benchmarks.progress import bar
 
 ArrayLikeInt = NDArray[np.integer[Any]] | Sequence[int]
 
@@ -261,12 +262,15 @@ def _resample(engine: _Engine, settings: _Settings) -> list[dict[str, FloatArray
                 target[name][start:stop] = array
 
     workers = min(settings.workers or os.cpu_count() or 1, n_chunks)
-    if workers == 1:
-        for i in range(n_chunks):
-            run(i)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(run, range(n_chunks)))
+    with bar(b, "bootstrap", "resample") as shown:
+        if workers == 1:
+            for i in range(n_chunks):
+                run(i)
+                shown.update(min(b, (i + 1) * CHUNK) - i * CHUNK)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for i, _ in enumerate(pool.map(run, range(n_chunks))):
+                    shown.update(min(b, (i + 1) * CHUNK) - i * CHUNK)
     return out
 
 
