@@ -177,6 +177,7 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
             # The fast mode's causality re-check runs on a second instance: nothing the first
             # remembered (a trace cached by conversation or by content) can be replayed.
             fresh=lambda: prepare_detector(plan, corpus, registered),
+            train_split=plan.train_split,
         )
     if plan.protocol is not None:
         with step(f"official protocol {plan.protocol.get('name') or ''}"):

@@ -14,6 +14,7 @@ from benchmarks.policies import Policy, ThresholdPolicy
 from benchmarks.provenance import software_versions
 from benchmarks.results import TRACES_FILE, RunResult, describe_policy, score_traces
 from benchmarks.runner import RunnerConfig, run
+from benchmarks.shortcuts import shortcut_audit
 from benchmarks.traces import ERRORS_FILE, Traces
 from detectors import Detector
 from detectors.usage import USAGE_DEFINITIONS
@@ -75,6 +76,7 @@ def evaluate_detector(
     detector_settings: dict[str, Any] | None = None,
     training_ids: Collection[str] | None = None,
     fresh: Callable[[], Detector] | None = None,
+    train_split: str | None = "train",
 ) -> Evaluation:
     """Stream ``corpus[split]`` through ``detector`` and compute every metric.
 
@@ -95,6 +97,8 @@ def evaluate_detector(
             with the scored split counts as leakage.
         fresh: builds a second instance of the detector for the causality re-check (fast
             mode), so that nothing the first remembered can be replayed.
+        train_split: the split the shortcut audit's memorizer learns from (see
+            :mod:`benchmarks.shortcuts`); None skips that baseline.
 
     Returns:
         The result and its traces.
@@ -135,6 +139,7 @@ def evaluate_detector(
             "fingerprint": corpus.fingerprint,
             "split": split,
             "n_conversations": len(data),
+            "shortcuts": shortcut_audit(corpus, split, train_split),
         },
         policy=describe_policy(policy, policy_params or _dataclass_params(policy)),
         runner=asdict(runner),

@@ -17,6 +17,7 @@ COLUMNS: tuple[str, ...] = (
     "f1",
     "fpr",
     "roc_auc",
+    "roc_auc_length_matched",
     "ttd_median",
     "detected_before_escalation",
     "latency_f1",

@@ -10,6 +10,7 @@ from typing import Any
 from benchmarks.components import load_corpus
 from benchmarks.corpora.stats import describe
 from benchmarks.jobplan import JobPlan
+from benchmarks.shortcuts import shortcut_audit
 
 
 def prepare(plan: JobPlan) -> dict[str, Any]:
@@ -24,6 +25,10 @@ def prepare(plan: JobPlan) -> dict[str, Any]:
         "load_seconds": round(seconds, 2),
         "cache_files": [f["filename"] for f in corpus.dataset.cache_files],
         "statistics": describe(corpus.dataset),
+        # What trivial baselines score on each split (benchmarks/shortcuts.py).
+        "shortcuts": {
+            split: shortcut_audit(corpus, split, plan.train_split) for split in corpus.split_names
+        },
     }
 
 
@@ -50,6 +55,15 @@ def render(report: dict[str, Any]) -> str:
     if stats["positives_with_stage"]:
         staged = ", ".join(f"{k} {v:.2f}" for k, v in stats["positives_with_stage"].items())
         lines.append(f"stages     share of positives with each: {staged}")
+    for split, audit in report.get("shortcuts", {}).items():
+        scores = ", ".join(
+            f"{name} {entry['roc_auc']:.3f}" if entry.get("roc_auc") is not None else f"{name} -"
+            for name, entry in audit.items()
+            if isinstance(entry, dict)
+        )
+        lines.append(f"shortcuts  {split}: ROC-AUC {scores} (0.5 = worthless)")
+        if audit.get("warning"):
+            lines.append(f"           {audit['warning']}")
     lines += [f"checksum   {name}: {digest}" for name, digest in info["checksums"].items()]
     lines += [f"caveat     {text}" for text in info["limitations"]]
     return "\n".join(lines)

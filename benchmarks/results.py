@@ -17,6 +17,7 @@ from typing import Any
 
 from benchmarks.metrics import METRIC_DEFINITIONS, compute_metrics
 from benchmarks.metrics.errors import ERROR_BOUND_DEFINITIONS, error_bounds
+from benchmarks.metrics.length_control import LENGTH_CONTROL_DEFINITIONS, length_controlled
 from benchmarks.policies import Policy
 from benchmarks.traces import Traces
 
@@ -171,6 +172,16 @@ def _error_bounds(traces: Traces, metrics: dict[str, float | None]) -> dict[str,
     return {"n_errors_positive": pos, "n_errors_negative": len(errored) - pos} | asdict(bounds)
 
 
+def _length_controlled(traces: Traces) -> dict[str, float | None]:
+    """The length-controlled metrics over the conversations that did not error."""
+    keep = [e is None for e in traces.column("error")]
+
+    def kept(name: str) -> list[Any]:
+        return [v for v, ok in zip(traces.column(name), keep, strict=True) if ok]
+
+    return length_controlled(kept("label"), kept("n_messages"), kept("checkpoints"), kept("scores"))
+
+
 def score_traces(
     traces: Traces, policy: Policy, latency_p: float | None = None
 ) -> tuple[dict[str, float | None], dict[str, str]]:
@@ -180,6 +191,12 @@ def score_traces(
     metrics["n_errors"] = traces.n_errors
     metrics.update(_error_bounds(traces, metrics))
     metrics.update(traces.timing())
-    definitions = dict(METRIC_DEFINITIONS) | ERROR_BOUND_DEFINITIONS | TIMING_DEFINITIONS
+    metrics.update(_length_controlled(traces))
+    definitions = (
+        dict(METRIC_DEFINITIONS)
+        | LENGTH_CONTROL_DEFINITIONS
+        | ERROR_BOUND_DEFINITIONS
+        | TIMING_DEFINITIONS
+    )
     definitions["policy"] = policy.describe()
     return metrics, definitions

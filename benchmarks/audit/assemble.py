@@ -402,7 +402,23 @@ def _data_section(result: RunResult, outcomes: Outcomes, clusters: Clusters) -> 
             "largest_cluster": clusters.largest,
         },
         "limitations": list(corpus.get("limitations", [])),
+        **_shortcuts(corpus.get("shortcuts") or {}),
     }
+
+
+def _shortcuts(audit: dict[str, Any]) -> dict[str, Any]:
+    """The shortcut audit as the card shows it: baseline → ROC-AUC, and its warning."""
+    if not audit:
+        return {}
+    scores = {
+        name: entry.get("roc_auc")
+        for name, entry in audit.items()
+        if isinstance(entry, dict) and "roc_auc" in entry
+    }
+    out: dict[str, Any] = {"shortcut ROC-AUC (0.5 = worthless)": scores}
+    if audit.get("warning"):
+        out["shortcut warning"] = audit["warning"]
+    return out
 
 
 def _detector_section(

@@ -40,13 +40,13 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_sweep_prints_leaderboard_and_writes_results(sweep: Path) -> None:
     stdout = (sweep / "stdout.txt").read_text()
-    for name in ("lexicon", "tfidf_lr", "random"):
+    for name in ("lexicon", "tfidf_lr", "random", "length", "memorizer"):
         assert name in stdout
     assert "mlflow ui --workers 1 --backend-store-uri sqlite:///" in stdout
     (where,) = [x for x in stdout.splitlines() if x.startswith("results: ")]
     assert Path(where.removeprefix("results: ")).is_absolute()  # as the README shows it
     results = sorted((sweep / "runs" / "outputs").glob("*/*/results.json"))
-    assert len(results) == 3
+    assert len(results) == 5
     data = json.loads(results[0].read_text())
     assert data["schema_version"] == "1" and data["corpus"]["split"] == "test"
     for key in ("precision", "recall", "f1", "ttd_median", "latency_f1", "erde_5", "n_errors"):
@@ -61,7 +61,7 @@ def test_mlflow_runs_match_results_and_leak_nothing(sweep: Path) -> None:
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if r.data.tags.get("groombench.sweep") == "parent"]
     children = [r for r in runs if "groombench.detector" in r.data.tags]
-    assert len(parents) == 1 and len(children) == 3
+    assert len(parents) == 1 and len(children) == 5
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
     for run in children:
         folder = next(
@@ -102,7 +102,7 @@ def test_mlflow_runs_match_results_and_leak_nothing(sweep: Path) -> None:
 def test_leaderboard_command_reads_mlflow(sweep: Path) -> None:
     out = cli(sweep, "--sweep", "latest", script="groombench-leaderboard")
     assert out.returncode == 0, out.stderr
-    assert "3 evaluation(s)" in out.stdout and "tfidf_lr" in out.stdout
+    assert "5 evaluation(s)" in out.stdout and "tfidf_lr" in out.stdout
 
 
 def test_leaderboard_exports_csv_json_markdown_and_from_python(sweep: Path) -> None:
@@ -118,7 +118,7 @@ def test_leaderboard_exports_csv_json_markdown_and_from_python(sweep: Path) -> N
     assert all(out.returncode == 0 for out in exported.values())
     rows = list(csv.DictReader(io.StringIO(exported["csv"].stdout)))
     records = json.loads(exported["json"].stdout)  # nothing but JSON on stdout
-    assert len(rows) == len(records) == 3
+    assert len(rows) == len(records) == 5
     assert {r["detector"] for r in rows} == {r["detector"] for r in records}
     for row, record in zip(rows, records, strict=True):
         f1 = record["f1"]
