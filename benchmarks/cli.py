@@ -134,6 +134,11 @@ def main(cfg: DictConfig) -> float | None:
 
             print(plan_job(plan))
             return None
+        from pathlib import Path
+
+        from benchmarks.progress import set_job
+
+        set_job(Path(_output_dir()).name)  # "0_lexicon": whose lines these are
         evaluation = run_job(plan, _output_dir())
     except ConfigError as error:
         _fail(error)

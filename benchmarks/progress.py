@@ -3,7 +3,7 @@
 Every step of a job that can take more than a couple of seconds (loading or generating the
 corpus, training, scoring, the bootstrap, the report card, logging to MLflow) goes through
 :func:`step`, so a user always sees what is running, also under the joblib launcher, where
-each job's log lines carry its own name. Loops with a known length add a bar (:func:`bar`)
+each job's lines carry its name (:func:`set_job`). Loops with a known length add a bar (:func:`bar`)
 that appears only after two seconds, and only on a terminal.
 """
 
@@ -19,6 +19,16 @@ log = logging.getLogger("groombench.progress")
 
 #: A bar appears only for work that has taken this long already (seconds).
 BAR_DELAY = 2.0
+_JOB: list[str] = [""]
+
+
+def set_job(name: str) -> None:
+    """Name this process's job (``0_lexicon``): parallel jobs' lines then say whose they are."""
+    _JOB[0] = name
+
+
+def _named(what: str) -> str:
+    return f"[{_JOB[0]}] {what}" if _JOB[0] else what
 
 
 @contextmanager
@@ -30,6 +40,7 @@ def step(what: str) -> Iterator[None]:
         ...     total = sum(range(10))
     """
     started = time.perf_counter()
+    what = _named(what)
     log.info("%s ...", what)
     try:
         yield
