@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from benchmarks.corpora.stats import describe
 
-from .generate import GENERATOR_VERSION, fingerprint, generate_records
+from .generate import GENERATOR_VERSION, VERSIONS, fingerprint, generate_records
 from .safety import find_blocklisted, load_blocklist
 
 __all__ = [
     "GENERATOR_VERSION",
+    "VERSIONS",
     "describe",
     "find_blocklisted",
     "fingerprint",

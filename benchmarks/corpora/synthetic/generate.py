@@ -25,11 +25,15 @@ from benchmarks.schema import (
 from . import vocab
 from .noise import apply_style
 from .personas import Cast, Persona
-from .plans import Plan, Table, draw_length, plan_negative, plan_positive
+from .plans import Plan, Table, draw_length, draw_shared_length, plan_negative, plan_positive
 from .scenarios import HARD, ORDINARY, POSITIVE, Scenario
 
 #: Bump whenever the output for given arguments changes; part of the corpus fingerprint.
 GENERATOR_VERSION = "1.0.0"
+#: The version-2 generator (matched shapes, held-out phrasing): its own fingerprint.
+GENERATOR_VERSION_2 = "2.0.0"
+#: Corpus versions: ``version`` argument → generator version.
+VERSIONS: dict[int, str] = {1: GENERATOR_VERSION, 2: GENERATOR_VERSION_2}
 #: Conversations start uniformly within this many seconds after ``start_time``.
 SPAN_SECONDS = 180 * 86_400.0
 #: Gap model between consecutive messages: cumulative probabilities of a multi-day break,
@@ -101,6 +105,7 @@ def generate_records(
     hard_negative_fraction: float = 0.5,
     test_fraction: float = 0.3,
     start_time: float = 1_700_000_000.0,
+    version: int = 1,
 ) -> Iterator[dict[str, Any]]:
     """Yield ``n_conversations`` synthetic schema records, reproducibly.
 
@@ -112,6 +117,9 @@ def generate_records(
         test_fraction: probability that a groomer (with all their conversations), or a benign
             conversation's new authors, land in "test"; splits are author-disjoint.
         start_time: epoch seconds; conversations start within 180 days after it.
+        version: 1, the original generator (its output unchanged), or 2: one length and
+            turn-taking model for both classes, and held-out phrasing (each bank's templates
+            split in halves, train conversations using one, the others the other).
 
     Returns:
         An iterator of dicts with exactly the keys of :data:`benchmarks.schema.FEATURES`.
@@ -129,13 +137,31 @@ def generate_records(
     _check_fraction("positive_fraction", positive_fraction)
     _check_fraction("hard_negative_fraction", hard_negative_fraction)
     _check_fraction("test_fraction", test_fraction)
+    _check_version(version)
     return _generate(
-        n_conversations, seed, positive_fraction, hard_negative_fraction, test_fraction, start_time
+        n_conversations,
+        seed,
+        positive_fraction,
+        hard_negative_fraction,
+        test_fraction,
+        start_time,
+        version,
     )
 
 
+def _check_version(version: int) -> None:
+    if version not in VERSIONS:
+        raise ValueError(f"version must be one of {sorted(VERSIONS)}, got {version!r}")
+
+
 def _generate(
-    n: int, seed: int, positive: float, hard: float, test: float, start_time: float
+    n: int,
+    seed: int,
+    positive: float,
+    hard: float,
+    test: float,
+    start_time: float,
+    version: int = 1,
 ) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     r = rng.random
@@ -157,16 +183,23 @@ def _generate(
             groomer, name, victim = cast.groomer(positive_table.draw, teen_share)
             scenario = by_name[name]
             personas = (groomer, cast.new("child", groomer.split))
-            plan = plan_positive(rng, scenario, draw_length(rng, positive=True))
+            if version == 1:
+                plan = plan_positive(rng, scenario, draw_length(rng, positive=True))
+            else:
+                plan = plan_positive(rng, scenario, draw_shared_length(rng), groomer.split)
             extra = {"victim_number": victim, "poses_as_teen": groomer.poses_as_teen}
         else:
             scenario = by_name[tables[kind].draw(r())]
             personas = _benign_pair(cast, scenario)
-            plan = plan_negative(rng, scenario, draw_length(rng, positive=False))
+            if version == 1:
+                plan = plan_negative(rng, scenario, draw_length(rng, positive=False))
+            else:
+                split = personas[0].split
+                plan = plan_negative(rng, scenario, draw_shared_length(rng), split)
         start = round(start_time + r() * SPAN_SECONDS, 3)
         platform = scenario.platforms[int(r() * len(scenario.platforms))]
         messages = _render(rng, personas, plan, start)
-        yield _record(seed, number, scenario, personas, messages, platform, extra)
+        yield _record(seed, number, scenario, personas, messages, platform, extra, version)
 
 
 def _benign_pair(cast: Cast, scenario: Scenario) -> tuple[Persona, Persona]:
@@ -187,10 +220,11 @@ def _record(
     messages: list[dict[str, Any]],
     platform: str,
     extra: dict[str, Any],
+    version: int = 1,
 ) -> dict[str, Any]:
     positive = scenario.label == 1
     meta = {
-        "generator_version": GENERATOR_VERSION,
+        "generator_version": VERSIONS[version],
         "relationship": scenario.relationship,
         "platform": platform,
         "hard_negative": scenario.hard,
@@ -220,6 +254,7 @@ def fingerprint(
     hard_negative_fraction: float = 0.5,
     test_fraction: float = 0.3,
     start_time: float = 1_700_000_000.0,
+    version: int = 1,
 ) -> str:
     """Return the sha256 that identifies the corpus these arguments generate.
 
@@ -231,7 +266,10 @@ def fingerprint(
         True
         >>> fingerprint(10) != fingerprint(10, seed=1)
         True
+        >>> fingerprint(10, version=2) != fingerprint(10)
+        True
     """
+    _check_version(version)
     arguments = {
         "n_conversations": n_conversations,
         "seed": seed,
@@ -240,6 +278,7 @@ def fingerprint(
         "test_fraction": test_fraction,
         "start_time": start_time,
     }
+    # Version 1's fingerprint is what it always was: its version string, these arguments.
     return content_fingerprint(
-        "synthetic", SCHEMA_VERSION, GENERATOR_VERSION, json.dumps(arguments, sort_keys=True)
+        "synthetic", SCHEMA_VERSION, VERSIONS[version], json.dumps(arguments, sort_keys=True)
     )

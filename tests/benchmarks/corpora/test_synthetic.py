@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from itertools import pairwise
+from pathlib import Path
 from string import Formatter
 from typing import Any
 
@@ -379,3 +380,65 @@ def test_hard_but_learnable(corpus: list[Record]) -> None:
     flagged = np.array([any(k in text(r).lower() for k in lexicon) for r in test])
     assert flagged[hard].mean() > 0.3
     assert flagged[hard].mean() > 3 * flagged[(labels == 0) & ~hard].mean()
+
+
+# --- version 2: matched shapes, held-out phrasing ----------------------------------------
+
+
+def test_version_1_is_unchanged_and_version_2_is_another_corpus() -> None:
+    # The fingerprint every v1 cache, model and result was recorded under.
+    assert fingerprint(20000) == "099cbc93f8533ea6bbdc41c4a98e57258a5daf3c5a10255fde588deca05c5ba9"
+    assert fingerprint(20000, version=2) != fingerprint(20000)
+    assert list(generate_records(50, seed=2)) == list(generate_records(50, seed=2, version=1))
+    v2 = list(generate_records(50, seed=2, version=2))
+    assert v2 == list(generate_records(50, seed=2, version=2))
+    assert {_meta(r)["generator_version"] for r in v2} == {"2.0.0"}
+    with pytest.raises(ValueError, match="version must be one of"):
+        generate_records(5, version=3)
+
+
+def test_version_2_no_test_template_is_seen_in_training() -> None:
+    from benchmarks.corpora.synthetic import chatter
+    from benchmarks.corpora.synthetic.plans import in_training_half, phrasing_half
+    from benchmarks.corpora.synthetic.scenarios import HARD, ORDINARY, POSITIVE
+
+    banks = [*GROOMER_BANKS.values(), *REPLY_BANKS.values(), chatter.FILLER]
+    for scenario in (*POSITIVE, *ORDINARY, *HARD):
+        banks += [*scenario.talk, *scenario.lines, *(scenario.cues or ())]
+    shared = []
+    for bank in (b for b in banks if b):
+        train, test = phrasing_half(bank, "train"), phrasing_half(bank, "test")
+        if train is bank:
+            shared.append(bank)  # every template on one side: used whole by both splits
+            continue
+        assert all(in_training_half(t) for t in train)
+        assert not any(in_training_half(t) for t in test)
+    assert len(shared) <= 2, [[t.text for t in b] for b in shared]
+    # End to end: no grooming-stage line of a test conversation occurs in training.
+    records = list(generate_records(3000, seed=5, version=2))
+
+    def staged(split: str) -> set[str]:
+        return {
+            m["text"]
+            for r in records
+            if r["split"] == split
+            for m in r["messages"]
+            if set(m["stages"]) - {"rapport"}
+        }
+
+    assert staged("test") and not staged("test") & staged("train")
+
+
+def test_version_2_meets_its_shortcut_targets(tmp_path: Path) -> None:
+    from benchmarks import evaluate_detector
+    from benchmarks.corpora.synthetic.corpus import load_synthetic
+    from benchmarks.shortcuts import shortcut_audit
+    from detectors.classical.controls import RandomDetector
+
+    corpus = load_synthetic(10_000, seed=0, version=2, cache_dir=str(tmp_path))
+    audit = shortcut_audit(corpus, "test", "train")
+    for name in ("length", "top_author_messages", "duration"):
+        assert 0.45 <= audit[name]["roc_auc"] <= 0.55, (name, audit[name])
+    assert audit["memorizer"]["roc_auc"] <= 0.60
+    chance = evaluate_detector(RandomDetector(), corpus, split="test").result.metrics
+    assert 0.47 <= chance["roc_auc"] <= 0.53
