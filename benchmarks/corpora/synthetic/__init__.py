@@ -1,4 +1,8 @@
-"""The synthetic corpus v1: seeded, reproducible grooming and benign chats (DOMAIN §3.5).
+"""The synthetic corpus: seeded, reproducible grooming and benign chats (DOMAIN §3.5).
+
+Version 2 (the config's default) gives both classes the same length, duration and turn-taking
+and keeps test phrasing out of training; version 1 (the functions' default, unchanged) is kept
+for comparison with older results (docs/synthetic.md).
 
 A harness-validation and stress corpus, not a substitute for real data. Grooming is shown
 only through behaviours that child-safety education material describes openly (probing age

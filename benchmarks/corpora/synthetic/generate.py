@@ -22,11 +22,11 @@ from benchmarks.schema import (
     first_index_with,
 )
 
-from . import vocab
+from . import plans_v2, vocab
 from .noise import apply_style
 from .personas import Cast, Persona
-from .plans import Plan, Table, draw_length, draw_shared_length, plan_negative, plan_positive
-from .scenarios import HARD, ORDINARY, POSITIVE, Scenario
+from .plans import Plan, Table, draw_length, plan_negative, plan_positive
+from .scenarios import HARD, HARD_V2, ORDINARY, POSITIVE, Scenario
 
 #: Bump whenever the output for given arguments changes; part of the corpus fingerprint.
 GENERATOR_VERSION = "1.0.0"
@@ -170,11 +170,12 @@ def _generate(
     kinds = [1] * n_positive + [2] * n_hard + [0] * (n - n_positive - n_hard)
     rng.shuffle(kinds)
     cast = Cast(rng, test)
+    hard_scenarios = HARD if version == 1 else HARD + HARD_V2
     tables = {
         0: Table({s.name: s.weight for s in ORDINARY}),
-        2: Table({s.name: s.weight for s in HARD}),
+        2: Table({s.name: s.weight for s in hard_scenarios}),
     }
-    by_name = {s.name: s for s in POSITIVE + ORDINARY + HARD}
+    by_name = {s.name: s for s in POSITIVE + ORDINARY + hard_scenarios}
     positive_table = Table({s.name: s.weight for s in POSITIVE})
     teen_share = {s.name: s.teen_share for s in POSITIVE}
     for number, kind in enumerate(kinds):
@@ -186,7 +187,8 @@ def _generate(
             if version == 1:
                 plan = plan_positive(rng, scenario, draw_length(rng, positive=True))
             else:
-                plan = plan_positive(rng, scenario, draw_shared_length(rng), groomer.split)
+                length = plans_v2.draw_shared_length(rng)
+                plan = plans_v2.plan_positive(rng, scenario, length, groomer.split)
             extra = {"victim_number": victim, "poses_as_teen": groomer.poses_as_teen}
         else:
             scenario = by_name[tables[kind].draw(r())]
@@ -194,8 +196,8 @@ def _generate(
             if version == 1:
                 plan = plan_negative(rng, scenario, draw_length(rng, positive=False))
             else:
-                split = personas[0].split
-                plan = plan_negative(rng, scenario, draw_shared_length(rng), split)
+                length = plans_v2.draw_shared_length(rng)
+                plan = plans_v2.plan_negative(rng, scenario, length, personas[0].split)
         start = round(start_time + r() * SPAN_SECONDS, 3)
         platform = scenario.platforms[int(r() * len(scenario.platforms))]
         messages = _render(rng, personas, plan, start)

@@ -90,6 +90,26 @@ CUES["hn_coach_meeting"] = (
     """),
 )
 
+# Version 2 only (version 1's scenario list is fixed): a tutor moving a lesson to a video app.
+CUES["hn_tutor_video"] = (
+    parse_bank("""
+        can we do today's {subject} lesson on {voice} instead? your mom already said yes :: >s_ok
+        i'll send the video link for {day} at {time}, your dad has it too :: >s_ok
+        let's move our lessons to {voice}, the school portal keeps crashing :: >s_ok
+        share your screen so i can see the worksheet
+        how old are you now, for the tutoring form? :: >p_age
+        you did really well today, you're a quick learner :: >n_compliment
+        don't tell the others yet, but you're ready for the advanced group :: >s_ok
+    """),
+    parse_bank("""
+        ok i'll join the link after dinner
+        my mom set up the laptop for the lesson
+        can my brother sit in too?
+        is it the same link as last week?
+        my dad says {voice} is fine
+    """),
+)
+
 CUES["hn_adults_date"] = (
     parse_bank("""
         how old are you btw? :: >a_age

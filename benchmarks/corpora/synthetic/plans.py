@@ -10,7 +10,6 @@ mix everyday lines, small talk and filler; hard negatives add cue lines.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from bisect import bisect
@@ -28,12 +27,6 @@ POSITIVE_LENGTH = (14.0, 0.7, 6, 150)
 NEGATIVE_LENGTH = (8.8, 0.55, 3, 150)
 #: A few benign chats are long, like PAN12's long IRC sessions: (share, median, log-sd).
 LONG_NEGATIVE = (0.02, 45.0, 0.5)
-#: Version 2: one length model for both classes (median, log-sd, minimum, maximum), and the
-#: same share of long chats, so that length tells nothing about the label.
-SHARED_LENGTH = (12.0, 0.6, 6, 150)
-SHARED_LONG = (0.02, 45.0, 0.5)
-#: Version 2: who opens the chat, the same for both classes.
-FIRST_SPEAKER = 0.65
 #: Probability that the next message comes from the other author.
 SWITCH = 0.72
 #: Rapport messages before the onset probe: values and weights.
@@ -100,89 +93,11 @@ _NONE: tuple[str, ...] = ()
 
 
 def draw_length(rng: random.Random, *, positive: bool) -> int:
-    """Draw a conversation length in messages from the class's log-normal model (v1)."""
+    """Draw a conversation length in messages from the class's log-normal model."""
     median, sigma, low, high = POSITIVE_LENGTH if positive else NEGATIVE_LENGTH
     if not positive and rng.random() < LONG_NEGATIVE[0]:
         median, sigma = LONG_NEGATIVE[1], LONG_NEGATIVE[2]
     return max(low, min(high, int(median * math.exp(sigma * rng.gauss(0.0, 1.0)) + 0.5)))
-
-
-def draw_shared_length(rng: random.Random) -> int:
-    """Draw a length from the one model of version 2, whatever the label."""
-    median, sigma, low, high = SHARED_LENGTH
-    if rng.random() < SHARED_LONG[0]:
-        median, sigma = SHARED_LONG[1], SHARED_LONG[2]
-    return max(low, min(high, int(median * math.exp(sigma * rng.gauss(0.0, 1.0)) + 0.5)))
-
-
-Bank = tuple[Template, ...]
-_HALVES: dict[int, tuple[Bank, Bank, Bank]] = {}
-
-
-def _digest(template: Template) -> bytes:
-    return hashlib.blake2b(template.text.encode(), digest_size=8).digest()
-
-
-def _all_banks() -> list[Bank]:
-    from .scenarios import HARD, ORDINARY
-
-    banks: list[Bank] = [*GROOMER_BANKS.values(), *REPLY_BANKS.values(), chatter.FILLER]
-    for scenario in (*POSITIVE, *ORDINARY, *HARD):
-        banks += [*scenario.talk, *scenario.lines, *(scenario.cues or ())]
-    return [bank for bank in banks if bank]
-
-
-def _assign_halves(banks: list[Bank]) -> dict[str, bool]:
-    """Phrase text → True when it belongs to the training half (version 2).
-
-    Every phrase gets one side, whichever banks it occurs in (a gaming line in grooming and in
-    peers' chats is on the same side in both). Banks are visited smallest first, in a fixed
-    order; a phrase not yet placed goes to the side its bank has fewer of, ties broken by a
-    hash of its text, so that every bank of two or more phrases has some on each side.
-    """
-    side: dict[str, bool] = {}
-    for bank in sorted(banks, key=lambda b: (len(b), [t.text for t in b])):
-        for template in sorted(bank, key=_digest):
-            if template.text in side:
-                continue
-            train = sum(1 for t in bank if side.get(t.text) is True)
-            other = sum(1 for t in bank if side.get(t.text) is False)
-            side[template.text] = train < other or (
-                train == other and _digest(template)[0] % 2 == 0
-            )
-    return side
-
-
-def in_training_half(template: Template) -> bool:
-    """Whether a phrase belongs to the phrasing of the "train" split (version 2).
-
-    Decided once for every phrase of every bank (:func:`_assign_halves`); a phrase outside
-    the banks falls on a side by a hash of its text.
-    """
-    placed = _SIDES.get(template.text)
-    return placed if placed is not None else _digest(template)[0] % 2 == 0
-
-
-def phrasing_half(bank: Bank, split: str) -> Bank:
-    """Version 2's held-out phrasing: the templates of ``bank`` a split may use.
-
-    "train" conversations use the templates of the training half (:func:`in_training_half`),
-    every other split the rest: no template of a test conversation occurs in training. A bank
-    whose templates all fall on one side is used whole by both (a test lists such banks).
-
-    Examples:
-        >>> bank = tuple(Template(t) for t in ("a", "b", "c", "d", "e", "f"))
-        >>> train, test = phrasing_half(bank, "train"), phrasing_half(bank, "test")
-        >>> sorted(t.text for t in train + test), set(train) & set(test)
-        (['a', 'b', 'c', 'd', 'e', 'f'], set())
-    """
-    entry = _HALVES.get(id(bank))
-    if entry is None or entry[0] is not bank:  # the id of a bank that no longer exists
-        train = tuple(t for t in bank if in_training_half(t))
-        other = tuple(t for t in bank if not in_training_half(t))
-        entry = (bank, *((train, other) if train and other else (bank, bank)))
-        _HALVES[id(bank)] = entry
-    return entry[1] if split == "train" else entry[2]
 
 
 def _speakers(n: int, first: int, r: Callable[[], float]) -> list[int]:
@@ -198,38 +113,11 @@ def _speakers(n: int, first: int, r: Callable[[], float]) -> list[int]:
 Plan = tuple[list[int], list[Template], list[tuple[str, ...]]]
 
 
-def _half_of(split: str) -> Callable[[Bank], Bank]:
-    return lambda bank: phrasing_half(bank, split)
-
-
-def _mirror_groomer_turns(rng: random.Random, speakers: list[int]) -> None:
-    """Give speaker 0 the turns a grooming plan gives its groomer (same draws, same shares)."""
-    r, n = rng.random, len(speakers)
-    onset = min(rng.choices(*RAPPORT)[0] + int(n * 0.08 * r()), n // 3)
-    speakers[onset] = 0
-    if r() < ESCALATION_SHARE:
-        low = max(onset + 1, n // 2)
-        speakers[low + int(r() * (n - low))] = 0
-
-
-def _same(bank: Bank) -> Bank:
-    return bank
-
-
-def plan_positive(
-    rng: random.Random, scenario: Scenario, n: int, phrasing: str | None = None
-) -> Plan:
-    """Plan a grooming conversation: groomer is speaker 0, the child speaker 1.
-
-    ``phrasing`` (version 2) names the conversation's split: its templates then come only
-    from that split's half of every bank (:func:`phrasing_half`), and the opener is drawn as
-    for a benign chat.
-    """
+def plan_positive(rng: random.Random, scenario: Scenario, n: int) -> Plan:
+    """Plan a grooming conversation: groomer is speaker 0, the child speaker 1."""
     r = rng.random
     plan = _PLANS[scenario.name]
-    half: Callable[[Bank], Bank] = _same if phrasing is None else _half_of(phrasing)
-    opener = 0.7 if phrasing is None else FIRST_SPEAKER
-    speakers = _speakers(n, 0 if r() < opener else 1, r)
+    speakers = _speakers(n, 0 if r() < 0.7 else 1, r)
     onset = min(rng.choices(*RAPPORT)[0] + int(n * 0.08 * r()), n // 3)
     speakers[onset] = 0
     escalation = n
@@ -254,46 +142,35 @@ def plan_positive(
             elif i > escalation and r() < intensity:
                 stage = plan.late[min(1, int(2 * (i - escalation) / (n - escalation)))].draw(r())
             if stage:
-                bank = half(GROOMER_BANKS[stage])
+                bank = GROOMER_BANKS[stage]
                 template = bank[int(r() * len(bank))]
                 pending = template.reply
                 templates.append(template)
                 labels.append(template.stages)
                 continue
             u = r()
-            bank = half(talk[0] if u < 0.45 else lines[0] if u < 0.75 else filler)
+            bank = talk[0] if u < 0.45 else lines[0] if u < 0.75 else filler
             templates.append(bank[int(r() * len(bank))])
             labels.append(_RAPPORT_LABELS if u < 0.75 else _NONE)
         else:
             if pending:
-                bank = half(REPLY_BANKS[pending])
+                bank = REPLY_BANKS[pending]
                 pending = ""
                 template = bank[int(r() * len(bank))]
                 templates.append(template)
                 labels.append(template.stages)
                 continue
             u = r()
-            bank = half(talk[1] if u < 0.45 else lines[1] if u < 0.75 else filler)
+            bank = talk[1] if u < 0.45 else lines[1] if u < 0.75 else filler
             templates.append(bank[int(r() * len(bank))])
             labels.append(_NONE)
     return speakers, templates, labels
 
 
-def plan_negative(
-    rng: random.Random, scenario: Scenario, n: int, phrasing: str | None = None
-) -> Plan:
-    """Plan a benign conversation; hard negatives get 1-4 cue lines at random positions.
-
-    With ``phrasing`` (version 2), templates come from that split's half of every bank, the
-    opener is drawn as for a grooming chat, and the first speaker is given the messages a
-    groomer is given (the onset probe, and the escalation in most chats), so that turn-taking
-    and the most active author's share tell nothing about the label.
-    """
+def plan_negative(rng: random.Random, scenario: Scenario, n: int) -> Plan:
+    """Plan a benign conversation; hard negatives get 1-4 cue lines at random positions."""
     r = rng.random
-    half: Callable[[Bank], Bank] = _same if phrasing is None else _half_of(phrasing)
-    speakers = _speakers(n, 0 if r() < (0.6 if phrasing is None else FIRST_SPEAKER) else 1, r)
-    if phrasing is not None:
-        _mirror_groomer_turns(rng, speakers)
+    speakers = _speakers(n, 0 if r() < 0.6 else 1, r)
     cues = scenario.cues
     cue_at: set[int] = set()
     if scenario.hard:
@@ -306,13 +183,13 @@ def plan_negative(
         if i in cue_at:
             if not cues[speaker] or (cues[1 - speaker] and r() < 0.3):
                 speaker = speakers[i] = 1 - speaker
-            bank = half(cues[speaker])
+            bank = cues[speaker]
         elif pending and speaker != asker and r() < 0.9:
-            bank = half(REPLY_BANKS[pending])
+            bank = REPLY_BANKS[pending]
             pending = ""
         else:
             u = r()
-            bank = half(lines[speaker] if u < 0.45 else talk[speaker] if u < 0.8 else filler)
+            bank = lines[speaker] if u < 0.45 else talk[speaker] if u < 0.8 else filler
         template = bank[int(r() * len(bank))]
         if template.reply:
             pending, asker = template.reply, speaker
@@ -320,6 +197,3 @@ def plan_negative(
             pending = ""
         templates.append(template)
     return speakers, templates, [_NONE] * n
-
-
-_SIDES: dict[str, bool] = _assign_halves(_all_banks())

@@ -217,6 +217,18 @@ HARD: tuple[Scenario, ...] = (
     ),
 )
 
+#: Hard negatives added in version 2 (version 1's list, and so its output, is unchanged).
+HARD_V2: tuple[Scenario, ...] = (
+    _benign(
+        "hn_tutor_video",
+        "teacher_student",
+        ("teacher", "child"),
+        0.10,
+        ("video call app", "email"),
+        reuse=(0.4, 0.0),
+    ),
+)
+
 #: Every reply key a line may invite, with the bank the other speaker answers from.
 REPLY_BANKS: dict[str, Bank] = {**REPLIES, **CHILD_REPLIES}
 
@@ -233,7 +245,7 @@ def check_catalogue() -> None:
             if ESCALATION_STAGES.intersection(template.stages):
                 raise ValueError(f"middle-stage line carries an escalation stage: {template}")
     banks: list[tuple[str, Bank, bool]] = []
-    for scenario in POSITIVE + ORDINARY + HARD:
+    for scenario in POSITIVE + ORDINARY + HARD + HARD_V2:
         if scenario.name.startswith("hn_") != scenario.hard:
             raise ValueError(f"hard negatives, and only they, are named hn_*: {scenario.name}")
         cues = tuple(bank for bank in scenario.cues if bank)

@@ -399,7 +399,7 @@ def test_version_1_is_unchanged_and_version_2_is_another_corpus() -> None:
 
 def test_version_2_no_test_template_is_seen_in_training() -> None:
     from benchmarks.corpora.synthetic import chatter
-    from benchmarks.corpora.synthetic.plans import in_training_half, phrasing_half
+    from benchmarks.corpora.synthetic.plans_v2 import in_training_half, phrasing_half
     from benchmarks.corpora.synthetic.scenarios import HARD, ORDINARY, POSITIVE
 
     banks = [*GROOMER_BANKS.values(), *REPLY_BANKS.values(), chatter.FILLER]
@@ -442,3 +442,41 @@ def test_version_2_meets_its_shortcut_targets(tmp_path: Path) -> None:
     assert audit["memorizer"]["roc_auc"] <= 0.60
     chance = evaluate_detector(RandomDetector(), corpus, split="test").result.metrics
     assert 0.47 <= chance["roc_auc"] <= 0.53
+
+
+def test_version_2_text_is_clean_and_its_banks_too() -> None:
+    from benchmarks.corpora.synthetic.plans_v2 import all_banks
+
+    for bank in all_banks():
+        for template in bank:
+            assert find_blocklisted(template.text) == [], template.text
+            assert "sexual" not in template.stages
+    records = list(generate_records(3000, seed=8, version=2))
+    hits = [m["text"] for r in records for m in r["messages"] if find_blocklisted(m["text"])]
+    assert hits == []
+    assert not any("sexual" in m["stages"] for r in records for m in r["messages"])
+    scenarios = Counter(r["scenario"] for r in records)
+    assert scenarios["hn_tutor_video"] > 0  # version 2's added hard negative
+
+
+def test_version_2_questions_get_answers_that_fit() -> None:
+    from benchmarks.corpora.synthetic.dialogue import ANSWERS, CALLBACKS, QUESTIONS
+
+    records = list(generate_records(2000, seed=6, version=2))
+    asked = answered = 0
+    answer_stems = {key: [t.text.split("{")[0][:8] for t in bank] for key, bank in ANSWERS.items()}
+    for record in records:
+        messages = record["messages"]
+        for ask, reply in pairwise(messages):
+            key = next((k for q, k in QUESTIONS.items() if ask["text"] == q), None)
+            if key is None or ask["author"] == reply["author"]:
+                continue
+            asked += 1
+            answered += any(reply["text"].startswith(s) for s in answer_stems[key] if s)
+    assert asked > 200 and answered / asked > 0.6  # style noise changes some answers' start
+    callbacks = {t.text.split("{")[0] for t in CALLBACKS}
+    assert any(
+        m["text"].startswith(tuple(callbacks)) and m["index"] >= 7
+        for r in records
+        for m in r["messages"]
+    )
