@@ -42,6 +42,7 @@ from benchmarks.audit.stats.prevalence import Prevalence, projection
 from benchmarks.audit.stats.subgroups import ConversationProfile, breakdown, stage_detected_before
 from benchmarks.metrics import Outcomes, detection_curve
 from benchmarks.metrics.classification import confusion_counts
+from benchmarks.metrics.length_control import LENGTH_CONTROLLED
 from benchmarks.policies import Policy, ThresholdPolicy
 from benchmarks.results import RunResult
 from benchmarks.traces import Traces
@@ -348,7 +349,13 @@ def audit_evaluation(
         data=_data_section(result, outcomes, clusters),
         detector=_detector_section(result, policy, claim_threshold),
         metrics={k: v.to_dict() for k, v in intervals.items()}
-        | {k: _count(result.metrics.get(k)) for k in ("tp", "fp", "fn", "tn", "n_errors")},
+        | {k: _count(result.metrics.get(k)) for k in ("tp", "fp", "fn", "tn", "n_errors")}
+        # Ranking with length taken out (no interval: point estimates beside the plain AUC).
+        | {
+            k: {"estimate": result.metrics[k], "method": "point estimate, no interval"}
+            for k in LENGTH_CONTROLLED
+            if k in result.metrics
+        },
         definitions=dict(result.definitions),
         bootstrap=boot.to_dict() | {"intervals": None},
         operating_points=operating,

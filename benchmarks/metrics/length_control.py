@@ -25,6 +25,12 @@ from numpy.typing import ArrayLike
 from benchmarks.metrics import classification as clf
 
 PREFIXES: tuple[int, ...] = (5, 10, 20)
+#: The ranking metrics (not their counts), as the report card lists them.
+LENGTH_CONTROLLED: tuple[str, ...] = (
+    "roc_auc_length_matched",
+    "average_precision_length_matched",
+    *(f"roc_auc_first_{k}" for k in PREFIXES),
+)
 
 LENGTH_CONTROL_DEFINITIONS: dict[str, str] = {
     "roc_auc_length_matched": "ROC-AUC of the conversations' maximum scores over positive-"

@@ -85,3 +85,7 @@ def test_prepare_and_the_report_card_show_the_audit(tmp_path: Path) -> None:
     data = json.loads(card.read_text())["data"]
     assert data["shortcut ROC-AUC (0.5 = worthless)"]["length"] > 0.8
     assert "roc_auc_length_matched" in data["shortcut warning"]
+    metrics = json.loads(card.read_text())["metrics"]
+    assert (
+        metrics["roc_auc_length_matched"]["estimate"] == 0.5
+    )  # the length control, length taken out
