@@ -300,18 +300,19 @@ def test_deterministic_and_seed_dependent() -> None:
     assert other_start[0]["messages"][0]["time"] == first[0]["messages"][0]["time"] + 10
 
 
-def test_independent_of_pythonhashseed() -> None:
+@pytest.mark.parametrize("version", [1, 2])
+def test_independent_of_pythonhashseed(version: int) -> None:
     code = (
         "import hashlib, json\n"
         "from benchmarks.corpora.synthetic import generate_records\n"
-        "records = list(generate_records(80, seed=4))\n"
+        f"records = list(generate_records(80, seed=4, version={version}))\n"
         "print(hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest())\n"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == _digest(list(generate_records(80, seed=4)))
+    assert out.stdout.strip() == _digest(list(generate_records(80, seed=4, version=version)))
 
 
 def test_splits_are_author_disjoint(corpus: list[Record]) -> None:
