@@ -2,11 +2,12 @@
 
 A corpus can be won without detecting grooming: positives may be longer, have a more active
 author, last longer, or repeat sentences seen in training. Before any detector is compared,
-the split is scored by four baselines, each by ROC-AUC (0.5 = worthless):
+the split is scored by five baselines, each by ROC-AUC (0.5 = worthless):
 
 - ``length``: the number of messages;
 - ``top_author_messages``: the most active author's message count;
 - ``duration``: chat seconds from the first to the last message (conversations with a clock);
+- ``mean_message_length``: characters per message (long scripted lines can give a class away);
 - ``memorizer``: the exact lines seen only in the training split's positives
   (:class:`detectors.classical.controls.MemorizerDetector`), when the corpus has a training
   split other than the scored one.
@@ -35,7 +36,7 @@ from benchmarks.staging import prefix as staging_prefix
 log = logging.getLogger(__name__)
 
 #: Bump when the audit changes: cached audits of older versions are then ignored.
-VERSION = "1"
+VERSION = "2"
 #: A baseline scoring above this ROC-AUC is called out.
 WARN_AT = 0.6
 
@@ -44,6 +45,7 @@ DEFINITIONS: dict[str, str] = {
     "top_author_messages": "ROC-AUC of the most active author's message count.",
     "duration": "ROC-AUC of the chat seconds from the first to the last message, over "
     "conversations with a usable clock.",
+    "mean_message_length": "ROC-AUC of the conversations' mean message length in characters.",
     "memorizer": "ROC-AUC of the memorizer control (exact lines seen only in the training "
     "split's positives, 1 - 2^-hits) trained on the training split.",
 }
@@ -98,6 +100,7 @@ def _audit(corpus: Corpus, split: str, train_split: str | None) -> dict[str, Any
     labels: list[int] = []
     lengths: list[int] = []
     authors: list[int] = []
+    sizes: list[float] = []
     durations: list[tuple[int, float]] = []
     for row in _rows(corpus, split):
         messages = row["messages"]
@@ -105,12 +108,14 @@ def _audit(corpus: Corpus, split: str, train_split: str | None) -> dict[str, Any
         lengths.append(len(messages))
         counts = Counter(m["author"] for m in messages)
         authors.append(max(counts.values()) if counts else 0)
+        sizes.append(sum(len(m["text"] or "") for m in messages) / max(1, len(messages)))
         times = [m["time"] for m in messages if m.get("time") is not None]
         if len(times) >= 1:
             durations.append((row["label"], float(times[-1] - times[0])))
     out: dict[str, Any] = {
         "length": {"roc_auc": roc_auc(labels, lengths), "n": len(labels)},
         "top_author_messages": {"roc_auc": roc_auc(labels, authors), "n": len(labels)},
+        "mean_message_length": {"roc_auc": roc_auc(labels, sizes), "n": len(labels)},
         "duration": {
             "roc_auc": roc_auc([d[0] for d in durations], [d[1] for d in durations])
             if durations

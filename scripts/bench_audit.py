@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-audit-"))
     cache = os.environ.get("GROOMBENCH_BENCH_CACHE", str(work / "corpora"))
-    corpus = load_synthetic(args.size, cache_dir=cache)
+    corpus = load_synthetic(version=1, n_conversations=args.size, cache_dir=cache)
     split = "all"
     started = time.perf_counter()
     evaluation = evaluate_detector(

@@ -66,7 +66,10 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}; service latency {args.latency * 1000:.0f} ms per call\n")
     work = Path(tempfile.mkdtemp(prefix="bench-blackbox-"))
     small = load_synthetic(
-        max(20, int(args.conversations / 0.3)), seed=1, cache_dir=str(work / "corpora")
+        version=1,
+        n_conversations=max(20, int(args.conversations / 0.3)),
+        seed=1,
+        cache_dir=str(work / "corpora"),
     )
     sample = small.split("test").select(range(min(args.conversations, len(small.split("test")))))
     messages = sum(len(m) for m in sample["messages"])
@@ -103,7 +106,12 @@ def main() -> None:
     )
 
     # 3. The cached re-run.
-    big = load_synthetic(int(args.cached / 0.3) + 1, seed=2, cache_dir=str(work / "corpora"))
+    big = load_synthetic(
+        version=1,
+        n_conversations=int(args.cached / 0.3) + 1,
+        seed=2,
+        cache_dir=str(work / "corpora"),
+    )
     test = big.split("test").select(range(args.cached))
     cache = str(work / "predictions.sqlite")
     with Loopback(answer) as server:

@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache:
-        corpus = load_synthetic(args.n, seed=0, cache_dir=cache)
+        corpus = load_synthetic(version=1, n_conversations=args.n, seed=0, cache_dir=cache)
         data = corpus.split("test")
         messages = sum(len(m) for m in data["messages"])
         print(f"{len(data)} test conversations, {messages} messages")

@@ -23,7 +23,7 @@ def conversations(sample: int) -> list[Any]:
     from benchmarks.runner import to_messages
 
     with tempfile.TemporaryDirectory() as cache:
-        corpus = load_synthetic(2000, seed=0, cache_dir=cache)
+        corpus = load_synthetic(version=1, n_conversations=2000, seed=0, cache_dir=cache)
         split = corpus.split("test")
         picked = split.select(range(min(sample, len(split))))
         return [to_messages(raw) for raw in picked["messages"]]

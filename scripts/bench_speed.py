@@ -62,11 +62,11 @@ def naive_batched(detector: Detector, conversations: list[Any]) -> None:
 
 def generation(size: int) -> dict[str, float]:
     started = time.perf_counter()
-    n_messages = sum(len(r["messages"]) for r in generate_records(size, seed=0))
+    n_messages = sum(len(r["messages"]) for r in generate_records(size, seed=0, version=1))
     generator_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
-        load_synthetic(size, seed=0, cache_dir=cache)
+        load_synthetic(version=1, n_conversations=size, seed=0, cache_dir=cache)
         dataset_s = time.perf_counter() - started
     return {
         "conversations": size,
@@ -78,7 +78,7 @@ def generation(size: int) -> dict[str, float]:
 
 def streaming(sample: int, repeats: int) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory() as cache:
-        corpus = load_synthetic(20_000, seed=1, cache_dir=cache)
+        corpus = load_synthetic(version=1, n_conversations=20_000, seed=1, cache_dir=cache)
         train = corpus.split("train")
         tfidf = TfidfLRDetector()
         tfidf.fit([to_messages(m) for m in train["messages"]], list(train["label"]), "bench")

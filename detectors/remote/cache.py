@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,22 @@ def input_key(namespace: str, conversation_id: str, payload: str) -> str:
     return h.hexdigest()
 
 
+@contextlib.contextmanager
+def _setup_lock(path: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` (nothing for an in-memory cache)."""
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class PredictionCache:
     """Scores keyed by :func:`input_key`, persisted in a SQLite file shared across processes.
 
@@ -110,7 +126,9 @@ class PredictionCache:
         target = ":memory:" if self.path is None else str(self.path)
         # timeout: parallel jobs (joblib workers) write the same file; wait for their locks.
         self._db = sqlite3.connect(target, timeout=60.0, check_same_thread=False)
-        with self._lock:
+        with self._lock, _setup_lock(self.path):
+            # Switching to WAL does not wait on the busy timeout: two processes opening a new
+            # cache at once got "database is locked". The set-up runs under a file lock.
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a killed process (not a power cut), at a fraction of
             # FULL's cost per commit.

@@ -1,8 +1,9 @@
 """The synthetic corpus: seeded, reproducible grooming and benign chats (DOMAIN §3.5).
 
-Version 2 (the config's default) gives both classes the same length, duration and turn-taking
-and keeps test phrasing out of training; version 1 (the functions' default, unchanged) is kept
-for comparison with older results (docs/synthetic.md).
+Version 2 (the default) gives both classes the same length, duration, turn-taking and message
+length, keeps test phrasing out of training and answers questions with lines that fit them;
+version 1 (``version=1``, unchanged) is kept for comparison with older results
+(docs/synthetic.md).
 
 A harness-validation and stress corpus, not a substitute for real data. Grooming is shown
 only through behaviours that child-safety education material describes openly (probing age

@@ -35,6 +35,13 @@ SHARED_LONG = (0.02, 45.0, 0.5)
 FIRST_SPEAKER = 0.65
 #: From this message on, a small-talk turn returns to an earlier topic with this probability.
 CALLBACK_FROM, CALLBACK_SHARE = 6, 0.08
+#: A turn that is not a stage, cue or answer line: small talk below the first share, the
+#: scenario's own lines below the second, filler above; the same for both classes.
+TALK_MIX = (0.4, 0.8)
+#: Benign speaker 0 says a scenario line where a groomer would say a stage line, at this share
+#: of the groomer's rate: hard negatives' cue lines are long too, so a little less keeps the
+#: mean message length of the classes alike.
+LONG_SHARE = 0.75
 
 Bank = tuple[Template, ...]
 #: Every reply or answer bank, by key.
@@ -159,14 +166,24 @@ class _Picker:
             self.pending = ""
 
 
-def mirror_groomer_turns(rng: random.Random, speakers: list[int]) -> None:
-    """Give speaker 0 the turns a grooming plan gives its groomer (same draws, same shares)."""
+def mirror_groomer_turns(rng: random.Random, speakers: list[int]) -> tuple[int, int, float]:
+    """Give speaker 0 the turns a grooming plan gives its groomer (same draws, same shares).
+
+    Returns:
+        The mirrored onset and escalation indices (``len(speakers)`` when none) and an
+        intensity drawn as a grooming plan draws it: benign speaker 0 then says one of the
+        scenario's own (longer) lines where a groomer would say a stage line, so the share of
+        long lines, and with it the mean message length, does not tell the classes apart.
+    """
     r, n = rng.random, len(speakers)
     onset = min(rng.choices(*RAPPORT)[0] + int(n * 0.08 * r()), n // 3)
     speakers[onset] = 0
+    escalation = n
     if r() < ESCALATION_SHARE:
         low = max(onset + 1, n // 2)
-        speakers[low + int(r() * (n - low))] = 0
+        escalation = low + int(r() * (n - low))
+        speakers[escalation] = 0
+    return onset, escalation, 0.2 + 0.45 * r()
 
 
 _RAPPORT: tuple[str, ...] = ("rapport",)
@@ -209,9 +226,11 @@ def plan_positive(rng: random.Random, scenario: Scenario, n: int, split: str) ->
             template, label = answer, answer.stages
         else:
             u = r()
-            bank = talk[speaker] if u < 0.45 else lines[speaker] if u < 0.75 else filler
+            bank = (
+                talk[speaker] if u < TALK_MIX[0] else lines[speaker] if u < TALK_MIX[1] else filler
+            )
             template = picker.talk(bank, speaker, i)
-            label = _RAPPORT if speaker == 0 and u < 0.75 else _NONE
+            label = _RAPPORT if speaker == 0 and u < TALK_MIX[1] else _NONE
         picker.asked(template, speaker)
         templates.append(template)
         labels.append(label)
@@ -223,7 +242,7 @@ def plan_negative(rng: random.Random, scenario: Scenario, n: int, split: str) ->
     r = rng.random
     picker = _Picker(rng, split)
     speakers = _speakers(n, 0 if r() < FIRST_SPEAKER else 1, r)
-    mirror_groomer_turns(rng, speakers)
+    onset, escalation, intensity = mirror_groomer_turns(rng, speakers)
     cues = scenario.cues
     cue_at: set[int] = set()
     if scenario.hard:
@@ -236,11 +255,17 @@ def plan_negative(rng: random.Random, scenario: Scenario, n: int, split: str) ->
             if not cues[speaker] or (cues[1 - speaker] and r() < 0.3):
                 speaker = speakers[i] = 1 - speaker
             template = picker.pick(cues[speaker])
+        elif speaker == 0 and (
+            i in (onset, escalation) or (onset < i and r() < LONG_SHARE * intensity)
+        ):
+            template = picker.pick(lines[0])  # where a groomer would say a stage line
         elif (answer := picker.answer(speaker)) is not None:
             template = answer
         else:
             u = r()
-            bank = lines[speaker] if u < 0.45 else talk[speaker] if u < 0.8 else filler
+            bank = (
+                talk[speaker] if u < TALK_MIX[0] else lines[speaker] if u < TALK_MIX[1] else filler
+            )
             template = picker.talk(bank, speaker, i)
         picker.asked(template, speaker)
         templates.append(template)
