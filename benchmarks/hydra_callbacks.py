@@ -108,6 +108,7 @@ class SweepCallback(Callback):
         if self._uri and self._parent:
             tracking.end_parent_run(self._uri, self._parent, status)
             os.environ.pop(tracking.PARENT_RUN_ENV, None)
+        _scrub_multirun(sweep_dir / "multirun.yaml")
         finished = list(sweep_dir.glob("*/results.json"))
         if status != "FINISHED" and not finished:
             # Every job failed, and each said why in one line: no block, no empty folder.
@@ -127,3 +128,29 @@ class SweepCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._finish(Path(str(config.hydra.sweep.dir)), "FINISHED")
+
+
+def _scrub_multirun(path: Path) -> None:
+    """Rewrite Hydra's ``multirun.yaml`` (the sweep's config and command line) without secrets.
+
+    Hydra writes it before any job runs, with the overrides as typed; groombench keeps the
+    file (it records the sweep) but masks what may be secret, as everywhere else.
+    """
+    if not path.is_file():
+        return
+    import yaml
+
+    from benchmarks.jobplan import public_arg
+    from benchmarks.secrets import scrub, secret_values
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        path.unlink(missing_ok=True)  # unreadable: safer gone than kept unmasked
+        return
+    values = secret_values()
+    overrides = (data.get("hydra") or {}).get("overrides") or {} if isinstance(data, dict) else {}
+    for key in ("task", "hydra"):
+        if isinstance(overrides.get(key), list):
+            overrides[key] = [public_arg(str(arg), values) for arg in overrides[key]]
+    path.write_text(yaml.safe_dump(scrub(data, values), sort_keys=False), encoding="utf-8")

@@ -233,26 +233,37 @@ def claim_from(data: Mapping[str, Any] | None, split: str) -> Claim | None:
     return claim
 
 
+def public_arg(arg: str, values: set[str] | None = None) -> str:
+    """One command-line argument with what may be secret masked.
+
+    Secret-named overrides (``+detector.api_key=...``), a key typed into a ``..._env``
+    setting (which must name a variable), secret values, URL passwords and query keys, and
+    secret-named keys of inline mappings are masked.
+
+    Examples:
+        >>> public_arg("+detector.api_key=sk-123456"), public_arg("detector.api_key_env=sk-live-1")
+        ('+detector.api_key=***', 'detector.api_key_env=***')
+        >>> public_arg("split=test")
+        'split=test'
+    """
+    key, sep, value = arg.partition("=")
+    name = key.lstrip("+~").rsplit(".", 1)[-1]
+    bare = value.strip("'\"")
+    typed_key = name.endswith("_env") and bare not in ("", "null") and not looks_like_variable(bare)
+    if sep and (SECRET_KEY.search(name) or typed_key):
+        return f"{key}={REDACTED}"
+    return redact(arg, secret_values() if values is None else values)
+
+
 def public_command(argv: Sequence[str]) -> str:
-    """The command line as typed, with secret-named overrides and secret values masked.
+    """The command line as typed, with what may be secret masked (:func:`public_arg`).
 
     Examples:
         >>> public_command(["groombench", "detector=http", "+detector.api_key=sk-123456"])
         'groombench detector=http +detector.api_key=***'
     """
     values = secret_values()
-    out = []
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        name = key.lstrip("+~").rsplit(".", 1)[-1]
-        # A `..._env` setting names a variable; a key typed there is masked like one.
-        bare = value.strip("'\"")
-        typed_key = (
-            name.endswith("_env") and bare not in ("", "null") and not looks_like_variable(bare)
-        )
-        hidden = sep and (SECRET_KEY.search(name) or typed_key)
-        out.append(f"{key}={REDACTED}" if hidden else redact(arg, values))
-    return " ".join(out)
+    return " ".join(public_arg(arg, values) for arg in argv)
 
 
 _VALUE_FLAGS = frozenset({"--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn"})

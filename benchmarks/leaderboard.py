@@ -162,10 +162,11 @@ def export_leaderboard(
     """
     import os
 
-    from benchmarks.tracking import resolve_uri
+    from benchmarks.tracking import ensure_store, resolve_uri
 
     root = root or os.environ.get("GROOMBENCH_HOME") or "groombench-runs"
     resolved = resolve_uri(uri, root)
+    ensure_store(resolved)  # an unreachable server: ConfigError, password masked
     chosen = latest_sweep(resolved, experiment) if sweep == "latest" else sweep
     rows = mlflow_rows(resolved, experiment, chosen)
     return export(rows, ["detector", "corpus", "policy", *metrics, "run_id"], format)
@@ -404,8 +405,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import os
 
+    from benchmarks.errors import ConfigError
+    from benchmarks.tracking import ensure_store
+
     root = args.root or os.environ.get("GROOMBENCH_HOME") or "groombench-runs"
     uri = resolve_uri(args.uri, root)
+    try:
+        ensure_store(uri)
+    except ConfigError as error:
+        raise SystemExit(f"groombench-leaderboard: error: {error}") from None
     sweep = latest_sweep(uri, args.experiment) if args.sweep == "latest" else args.sweep
     rows = mlflow_rows(uri, args.experiment, sweep)
     if not rows:

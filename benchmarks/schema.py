@@ -148,7 +148,8 @@ def validate_record(record: Mapping[str, Any]) -> None:
     if not record["conversation_id"]:
         raise SchemaError("field 'conversation_id' must be a non-empty string")
     label = record["label"]
-    if isinstance(label, bool) or not isinstance(label, int) or label not in (0, 1):
+    # 1.0 is what pandas writes for an integer column with a gap: accepted, as CSV does.
+    if isinstance(label, bool) or not isinstance(label, int | float) or label not in (0, 1):
         raise SchemaError(f"field 'label' must be 0 or 1, got {shown(label)}")
     messages = record["messages"]
     if not isinstance(messages, list):
@@ -159,6 +160,8 @@ def validate_record(record: Mapping[str, Any]) -> None:
     meta = record.get("meta")
     if meta is not None and not isinstance(meta, str | Mapping):
         raise SchemaError(f"field 'meta' must be an object, got {type_name(meta)}")
+    if isinstance(meta, str):
+        _text(meta, "meta")
     previous_time: float | None = None
     for position, message in enumerate(messages, start=1):
         where = f"messages[{position - 1}]"

@@ -85,10 +85,11 @@ def redact(text: str, values: Iterable[str]) -> str:
     # Longest first, ties by value: a set's order varies with the process's hash seed.
     for value in sorted(values, key=lambda v: (-len(v), v)):
         text = text.replace(value, REDACTED)
-    return mask_query(mask_userinfo(text))
+    return mask_query(mask_inline(mask_userinfo(text)))
 
 
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@")
+# Greedy to the last "@" of the token: a password may hold "@" or "/" itself.
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^\s]*@")
 
 
 def mask_userinfo(text: str) -> str:
@@ -97,8 +98,34 @@ def mask_userinfo(text: str) -> str:
     Examples:
         >>> mask_userinfo("API request to http://alice:s3cret@h:5000/api failed")
         'API request to http://alice:***@h:5000/api failed'
+        >>> mask_userinfo("http://alice:p@ss@h/x"), mask_userinfo("http://alice:pa/ss@h")
+        ('http://alice:***@h/x', 'http://alice:***@h')
     """
     return _USERINFO.sub(rf"\1:{REDACTED}@", text) if "@" in text else text
+
+
+# `key: value` inside an inline mapping typed on the command line ({Authorization: Bearer x}).
+_INLINE_PAIR = re.compile(r"([{,]\s*)([A-Za-z0-9_.\-]+)(\s*:\s*)('[^']*'|\"[^\"]*\"|[^,}\]]+)")
+
+
+def mask_inline(text: str) -> str:
+    """Mask the values of secret-named keys in an inline mapping (``{k: v, ...}``).
+
+    Examples:
+        >>> mask_inline("+detector.headers={Authorization: Bearer sk-1, Accept: json}")
+        '+detector.headers={Authorization: ***, Accept: json}'
+    """
+    if "{" not in text:
+        return text
+
+    def hide(match: re.Match[str]) -> str:
+        lead, name, colon, _ = match.groups()
+        if not SECRET_KEY.search(name):
+            return match.group(0)
+        _warn_literal(name)
+        return f"{lead}{name}{colon}{REDACTED}"
+
+    return _INLINE_PAIR.sub(hide, text)
 
 
 def mask_query(text: str) -> str:

@@ -17,11 +17,29 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^\..*@(?P<host>[A-Za-z0-9.-]{1,64})@(?P<pid>\d{1,10})@")
+_NAME = re.compile(r"^\..*@(?P<host>[A-Za-z0-9.-]{1,80})@(?P<pid>\d{1,10})@")
+
+
+def host_id() -> str:
+    """This machine and process namespace: whose process ids a staging name's pid is.
+
+    Containers may share a hostname but not a process table; the PID namespace's inode tells
+    them apart, so one never takes another's live process for a dead one.
+
+    Examples:
+        >>> host_id() == host_id() and "@" not in host_id()
+        True
+    """
+    name = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:48] or "host"
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return name
+    return f"{name}.ns{namespace:x}"
 
 
 def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:64] or "host"
+    return host_id()
 
 
 def prefix(stem: str) -> str:
@@ -59,10 +77,14 @@ def clean_stale(*folders: Path) -> list[Path]:
             match = _NAME.match(entry.name)
             if not match or match["host"] != host or _alive(int(match["pid"])):
                 continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink(missing_ok=True)
+            except OSError as error:  # another user's file, a read-only cache: leave it
+                log.warning("could not remove %s: %s", entry, error)
+                continue
             removed.append(entry)
     if removed:
         log.info("removed %d staging file(s) left by killed runs", len(removed))

@@ -25,6 +25,7 @@ from benchmarks.audit.headline import headline_columns
 from benchmarks.evaluation import Evaluation
 from benchmarks.results import RESULTS_FILE, TRACES_FILE
 from benchmarks.secrets import REDACTED, SECRET_KEY
+from benchmarks.staging import host_id
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +83,9 @@ def public_uri(uri: str) -> str:
         >>> public_uri("sqlite:////runs/mlflow.db")
         'sqlite:////runs/mlflow.db'
     """
-    from urllib.parse import urlsplit, urlunsplit
+    from benchmarks.secrets import mask_userinfo
 
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
+    return mask_userinfo(uri)
 
 
 def ui_hint(uri: str) -> str:
@@ -168,7 +165,6 @@ def ensure_experiment(uri: str, experiment: str) -> str:
 
 def start_parent_run(uri: str, experiment: str, name: str) -> str:
     """Create the parent run of a sweep; return its id."""
-    import socket
 
     import mlflow
 
@@ -179,7 +175,7 @@ def start_parent_run(uri: str, experiment: str, name: str) -> str:
     tags = {
         "groombench.sweep": "parent",
         # Who runs it: a later start on this host closes it as KILLED if that process is gone.
-        "groombench.host": socket.gethostname(),
+        "groombench.host": host_id(),
         "groombench.pid": str(os.getpid()),
     }
     run = client.create_run(experiment_id, run_name=name, tags=tags)
@@ -191,12 +187,11 @@ def close_stale_parents(uri: str, experiment_id: str) -> list[str]:
 
     A sweep killed with SIGKILL cannot close its own parent run; the next start does.
     """
-    import socket
 
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=uri)
-    host = socket.gethostname()
+    host = host_id()
     closed = []
     running = client.search_runs(
         [experiment_id],

@@ -44,7 +44,12 @@ class CorpusFileError(ConfigError):
 
 def _parse_time(value: Any) -> float | None:
     if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-        return None if value is None else float(value)
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except OverflowError:  # an integer too large for a float
+            raise SchemaError("time is too large for epoch seconds") from None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)

@@ -61,6 +61,8 @@ OPTIONAL: tuple[str, ...] = (
 #: This project's column names, each mapped to itself (the default mapping).
 COLUMNS: dict[str, str] = {key: key for key in REQUIRED + OPTIONAL}
 FORMATS: dict[str, str] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+#: Bytes a decoded value costs at least as a Python object (the decompression guard's unit).
+VALUE_COST = 64
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 
@@ -231,14 +233,24 @@ def _parquet(file: Path, names: list[str], max_bytes: int) -> pa.Table:
     try:
         handle = pq.ParquetFile(file)
         schema = handle.schema_arrow
+        counts = Counter(schema.names)
+        twice = sorted(n for n in dict.fromkeys(names) if counts[n] > 1)
+        if twice:
+            raise CorpusFileError(
+                f"{file}: column(s) {', '.join(map(shown, twice))} appear more than once; "
+                "rename one, or map another name with corpus.columns"
+            )
         wanted = [n for n in dict.fromkeys(names) if n in schema.names]
         meta = handle.metadata
-        stored = sum(
-            meta.row_group(g).column(c).total_uncompressed_size
+        chunks = [
+            meta.row_group(g).column(c)
             for g in range(meta.num_row_groups)
             for c in range(meta.num_columns)
             if meta.row_group(g).column(c).path_in_schema.split(".")[0] in wanted
-        )
+        ]
+        # Each value read becomes a Python object of some 60 bytes at least: a list cell of
+        # millions of tiny items, run-length encoded into a few bytes, is counted by its values.
+        stored = sum(c.total_uncompressed_size + VALUE_COST * c.num_values for c in chunks)
         if stored > max_bytes:
             raise CorpusFileError(f"{file}: its columns decompress to {limit}; {advice}")
         textual = [
@@ -266,12 +278,20 @@ def _parquet(file: Path, names: list[str], max_bytes: int) -> pa.Table:
 
 
 def _decoded_size(column: pa.Array) -> int:
-    """Bytes ``column`` takes once decoded (a dictionary's values counted once per row)."""
+    """Bytes ``column`` takes once decoded into Python values.
+
+    A dictionary's values count once per row; every value (a list's items too) adds
+    :data:`VALUE_COST` for the Python object it becomes.
+    """
     if isinstance(column, pa.DictionaryArray):
         lengths = pc.binary_length(column.dictionary).take(column.indices)
         decoded: int = pc.sum(lengths).as_py() or 0
-        return decoded + int(column.indices.nbytes)
-    return int(column.nbytes)
+        return decoded + int(column.indices.nbytes) + VALUE_COST * len(column)
+    values = len(column)
+    while isinstance(column, pa.ListArray | pa.LargeListArray):
+        column = column.flatten()
+        values += len(column)
+    return int(column.nbytes) + VALUE_COST * values
 
 
 def _csv(file: Path, names: list[str]) -> pa.Table:
@@ -343,10 +363,17 @@ def read_table(
             f"corpus file {file} does not exist; expected a Parquet or CSV export with one "
             "message per row (set corpus.path)"
         )
-    if max_decompressed_mb <= 0:
-        raise ConfigError("corpus.max_decompressed_mb must be a positive number of MiB")
+    is_number = isinstance(max_decompressed_mb, int | float) and not isinstance(
+        max_decompressed_mb, bool
+    )
+    if not is_number or not max_decompressed_mb > 0:
+        raise ConfigError(
+            f"corpus.max_decompressed_mb must be a positive number of MiB, got "
+            f"{shown(max_decompressed_mb)}"
+        )
     names = list(mapping.values())
-    table = _read(file, resolve_format(file, format), names, max_decompressed_mb << 20)
+    limit = int(max_decompressed_mb * (1 << 20))
+    table = _read(file, resolve_format(file, format), names, limit)
     present = table.column_names
     for key, column in mapping.items():
         explicit = column != key  # a renamed column must exist; a default one may be absent

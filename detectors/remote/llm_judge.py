@@ -295,7 +295,11 @@ class LLMJudgeDetector(RemoteDetector):
             )
         if api_key_env is not None and not os.environ.get(api_key_env):
             # The variable's name only: its value is the secret.
-            raise ValueError(f"api_key_env names {api_key_env}, which is not set")
+            # Not echoed: a key typed in capitals looks like a variable's name.
+            raise ValueError(
+                "the environment variable named by detector.api_key_env is not set: export it "
+                "(or check its spelling)"
+            )
         if temperature != 0:
             logger.warning(
                 "llm_judge: temperature %g > 0, so scores are not reproducible: two runs (and the "
@@ -375,7 +379,7 @@ class LLMJudgeDetector(RemoteDetector):
             # Read at each request, so that the key is never stored on the detector.
             key = os.environ.get(self.api_key_env, "")
             if not key:
-                raise PermanentError(f"api_key_env names {self.api_key_env}, which is not set")
+                raise PermanentError("the environment variable named by api_key_env is not set")
             headers["Authorization"] = f"Bearer {key}"
         answer = send(
             "POST", self.url, headers=headers, json_body=self.body(payload), timeout=self.timeout

@@ -439,3 +439,42 @@ def test_every_long_step_says_when_it_starts_and_ends(tmp_path: Path) -> None:
         lines = [line for line in text.splitlines() if step in line]
         assert any(line.endswith(" ...") for line in lines), step
         assert any(": done in " in line for line in lines), step
+
+
+def test_hydra_keeps_no_typed_secret_and_the_leaderboard_hides_a_password(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    typed = "https://alice:s3cretpw@vendor.invalid/x?key=sk-live-XYZ123"
+    out = cli(
+        tmp_path,
+        "detector=lexicon",
+        "corpus.n_conversations=40",
+        f"+notes='{typed}'",
+        "runner.progress=false",
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    written = [p for p in (tmp_path / "runs").rglob("*") if p.is_file()]
+    assert not [p for p in written if ".hydra" in p.parts]  # Hydra's copy is not written
+    (multirun,) = [p for p in written if p.name == "multirun.yaml"]
+    text = multirun.read_text()
+    assert "s3cretpw" not in text and "sk-live-XYZ123" not in text and "alice:***@" in text
+    for path in written:
+        data = path.read_bytes()
+        assert b"s3cretpw" not in data and b"sk-live-XYZ123" not in data, path
+    env = os.environ | {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+    board = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "groombench-leaderboard"),
+            "--uri",
+            "http://alice:s3cretpw@127.0.0.1:9/",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert board.returncode != 0 and "s3cretpw" not in board.stdout + board.stderr
+    assert "Traceback" not in board.stderr and "alice:***@127.0.0.1:9" in board.stderr

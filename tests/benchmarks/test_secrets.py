@@ -121,3 +121,32 @@ def test_a_key_typed_as_api_key_env_is_never_echoed_or_written(tmp_path: Path) -
     assert typed not in error[0]
     written = [p for p in (tmp_path / "runs").rglob("*") if p.is_file()]
     assert not [p for p in written if typed.encode() in p.read_bytes()]
+
+
+def test_inline_mappings_userinfo_and_capital_keys_are_never_shown() -> None:
+    from benchmarks.jobplan import public_command
+
+    command = public_command(
+        [
+            "groombench",
+            "+detector.headers={Authorization: Bearer sk-live-abc123, Accept: json}",
+            "tracking.uri=http://alice:p@ss/w0rd@mlflow.internal:5000",
+            "detector.api_key_env=sk-live-TYPED",
+        ]
+    )
+    assert "sk-live-abc123" not in command and "Accept: json" in command
+    assert "p@ss/w0rd" not in command and "alice:***@mlflow.internal" in command
+    assert "sk-live-TYPED" not in command
+
+
+def test_an_unset_api_key_env_is_not_echoed_even_in_capitals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from detectors.remote.llm_judge import LLMJudgeDetector
+
+    monkeypatch.delenv("AKIAIOSFODNN7EXAMPLE", raising=False)
+    with pytest.raises(ValueError) as caught:
+        LLMJudgeDetector(
+            base_url="http://127.0.0.1:9", model="m", api_key_env="AKIAIOSFODNN7EXAMPLE"
+        )
+    assert "AKIAIOSFODNN7EXAMPLE" not in str(caught.value)

@@ -459,12 +459,22 @@ def _percent(level: float) -> str:
 
 
 def format_p(p: float, bound: bool = False) -> str:
-    """``= 0.12``; ``< 0.001``; ``< 0.0084`` for a p-value at the resampling floor.
+    """``= 0.12``; ``< 0.001``; a bound at the resampling floor rounded *up*: ``< 0.0067``.
+
+    A bound is never printed smaller than it is (2/301 = 0.006645 prints ``< 0.0067``), and
+    one that reached 1 after adjustment says nothing: ``= 1``.
 
     Examples:
-        >>> format_p(0.1234), format_p(0.0002), format_p(0.0084, bound=True)
-        ('= 0.123', '< 0.001', '< 0.0084')
+        >>> format_p(0.1234), format_p(0.0002), format_p(2 / 301, bound=True)
+        ('= 0.123', '< 0.001', '< 0.0067')
+        >>> format_p(0.0332, bound=True), format_p(1.0, bound=True)
+        ('< 0.034', '= 1')
     """
     if p < 0.001:
         return "< 0.001"
-    return f"< {p:.2g}" if bound else f"= {p:.3g}"
+    if bound and p >= 1:
+        return "= 1"
+    if bound:
+        unit = 10 ** (math.floor(math.log10(p)) - 1)  # two significant digits
+        return f"< {math.ceil(round(p / unit, 9)) * unit:.2g}"
+    return f"= {p:.3g}"

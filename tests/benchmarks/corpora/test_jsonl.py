@@ -215,3 +215,18 @@ def test_a_huge_value_makes_a_short_error(tmp_path: Path) -> None:
         read_jsonl(path)
     assert "field 'label' must be 0 or 1" in str(caught.value)
     assert len(str(caught.value)) < 300
+
+
+def test_review_regressions_time_overflow_meta_surrogate_and_float_labels(tmp_path: Path) -> None:
+    huge_time = '{"conversation_id": "x", "label": 0, "messages": [{"author": "a", "text": "hi", '
+    huge_time += '"time": 1' + "0" * 400 + "}]}"
+    path = write(tmp_path / "t.jsonl", GOOD, huge_time)
+    with pytest.raises(CorpusFileError, match=r"t\.jsonl:2: field 'messages\[0\]\.time'"):
+        read_jsonl(path)
+    assert read_jsonl(path, on_error="skip")[1] == 1
+    meta = '{"conversation_id": "x", "label": 0, "meta": "\\ud800", "messages": '
+    meta += '[{"author": "a", "text": "hi"}]}'
+    with pytest.raises(CorpusFileError, match="field 'meta' holds a lone surrogate"):
+        read_jsonl(write(tmp_path / "m.jsonl", meta))
+    records, skipped = read_jsonl(write(tmp_path / "f.jsonl", _one(label=1.0)))
+    assert skipped == 0 and records[0]["label"] == 1  # as pandas writes an integer column

@@ -412,3 +412,26 @@ def test_csv_bad_value_message_is_bounded(tmp_path: Path) -> None:
         read_table(path)
     assert "row 1, column 'label' (label)" in str(caught.value)
     assert len(str(caught.value)) < 400
+
+
+def test_a_list_cell_of_millions_of_items_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    # Run-length encoded, 3 million items are a few KB on disk; as Python strings, ~200 MB.
+    items = pa.array([["rapport"] * 3_000_000, []], pa.list_(pa.string()))
+    path = _parquet(tmp_path / "list.parquet", stages=items)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(CorpusFileError, match="decompress to more than 1 MiB"):
+        read_table(path, max_decompressed_mb=1)
+
+
+def test_parquet_duplicate_columns_and_odd_limits_are_one_line_errors(tmp_path: Path) -> None:
+    twice = tmp_path / "twice.parquet"
+    columns = ["conversation_id", "author", "text", "label", "text"]
+    arrays = [pa.array(["c1"]), pa.array(["a"]), pa.array(["hi"]), pa.array([0]), pa.array(["x"])]
+    pq.write_table(pa.Table.from_arrays(arrays, names=columns), twice)
+    with pytest.raises(CorpusFileError, match=r"column\(s\) 'text' appear more than once"):
+        read_table(twice)
+    good = _parquet(tmp_path / "ok.parquet")
+    assert read_table(good, max_decompressed_mb=0.5)[0]  # a fraction of a MiB is a limit too
+    for bad in ("10", 0, -1, True):
+        with pytest.raises(ConfigError, match="max_decompressed_mb must be a positive number"):
+            read_table(good, max_decompressed_mb=bad)  # type: ignore[arg-type]
