@@ -30,7 +30,6 @@ from typing import Any
 
 from benchmarks.corpora.base import Corpus
 from benchmarks.metrics.classification import roc_auc
-from benchmarks.runner import to_messages
 from benchmarks.staging import prefix as staging_prefix
 
 log = logging.getLogger(__name__)
@@ -142,16 +141,23 @@ def _audit(corpus: Corpus, split: str, train_split: str | None) -> dict[str, Any
 
 
 def _memorizer(corpus: Corpus, split: str, train_split: str, labels: list[int]) -> dict[str, Any]:
-    from detectors.classical.controls import MemorizerDetector
+    """The memorizer control's ROC-AUC, streamed: the splits are never held in memory whole.
 
-    memorizer = MemorizerDetector()
-    train = list(_rows(corpus, train_split))
-    memorizer.fit(
-        [to_messages(r["messages"]) for r in train],
-        [r["label"] for r in train],
-        trained_on=corpus.reference(train_split),
-    )
-    scores: list[float] = []
-    for row in _rows(corpus, split):
-        scores.extend(memorizer.score([to_messages(row["messages"])]))
+    The same rule as :class:`detectors.classical.controls.MemorizerDetector` (its
+    :func:`~detectors.classical.controls.line_key`): lines seen in training positives and never
+    in training negatives; a conversation scores ``1 - 2^-hits``.
+    """
+    from detectors.classical.controls import line_key
+
+    positive: set[bytes] = set()
+    negative: set[bytes] = set()
+    for row in _rows(corpus, train_split):
+        target = positive if row["label"] else negative
+        target.update(line_key(m["text"] or "") for m in row["messages"])
+    lines = positive - negative
+    del positive, negative
+    scores = [
+        1.0 - 0.5 ** sum(line_key(m["text"] or "") in lines for m in row["messages"])
+        for row in _rows(corpus, split)
+    ]
     return {"roc_auc": roc_auc(labels, scores), "n": len(scores), "trained_on": train_split}

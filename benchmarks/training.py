@@ -25,7 +25,7 @@ from benchmarks.progress import step
 from benchmarks.runner import to_messages
 from benchmarks.schema import ONSET_STAGES
 from benchmarks.staging import prefix as staging_prefix
-from detectors import Detector, TrainableDetector
+from detectors import Detector, Message, TrainableDetector
 
 if TYPE_CHECKING:
     from benchmarks.jobplan import Component, JobPlan
@@ -71,18 +71,19 @@ def message_labels(
     """
     if not any(m.get("stages") for c in conversations for m in c):
         return None
-    out: list[list[bool] | None] = []
-    for conversation, label in zip(conversations, labels, strict=True):
-        if label and not any(m.get("stages") for m in conversation):
-            out.append(None)
-        else:
-            out.append(
-                [
-                    bool(label) and bool(ONSET_STAGES.intersection(m.get("stages") or ()))
-                    for m in conversation
-                ]
-            )
-    return out
+    return [
+        _flags(conversation, label)
+        for conversation, label in zip(conversations, labels, strict=True)
+    ]
+
+
+def _flags(conversation: Sequence[Mapping[str, Any]], label: int) -> list[bool] | None:
+    """One conversation's flags (see :func:`message_labels`)."""
+    if label and not any(m.get("stages") for m in conversation):
+        return None
+    return [
+        bool(label) and bool(ONSET_STAGES.intersection(m.get("stages") or ())) for m in conversation
+    ]
 
 
 def train_detector(
@@ -107,9 +108,18 @@ def train_detector(
             f"'{corpus.info.name}' holds only label {labels[0] if labels else '(none)'}; a "
             "training split needs grooming and non-grooming conversations (set train_split)"
         )
-    raw = list(data["messages"])
-    conversations = [to_messages(messages) for messages in raw]
-    flags = message_labels(raw, labels)
+    # One batch of the split's rows at a time: the whole split as Python dicts (text, author,
+    # time, index and stages of every message) would double the training's peak memory.
+    conversations: list[tuple[Message, ...]] = []
+    per_conversation: list[list[bool] | None] = []
+    staged = False
+    for batch in data.select_columns(["messages", "label"]).iter(batch_size=2048):
+        for messages, label in zip(batch["messages"], batch["label"], strict=True):
+            conversations.append(to_messages(messages))
+            per_conversation.append(_flags(messages, int(label)))
+            staged = staged or any(m.get("stages") for m in messages)
+    # The same flags as message_labels() over the whole split: None when nothing is staged.
+    flags = per_conversation if staged else None
     started = time.perf_counter()
     detector.fit(conversations, labels, trained_on=corpus.reference(split), message_labels=flags)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,8 @@ Measures, on this machine, side by side in one run:
      re-scoring (one `score` call per prefix, what the SDK's default PrefixSession does), plus
      a stricter naive variant that scores all prefixes in one batched call;
   3. the peak resident memory of the whole default evaluation at PAN12 scale (generate, train
-     tfidf_lr, evaluate lexicon, tfidf_lr and random), run as a child process.
+     tfidf_lr and the memorizer, evaluate the default sweep's five detectors with the audit),
+     run as a child process.
 
     python scripts/bench_speed.py [--size 155128] [--sample 2000] [--skip-full]
 
@@ -62,11 +63,11 @@ def naive_batched(detector: Detector, conversations: list[Any]) -> None:
 
 def generation(size: int) -> dict[str, float]:
     started = time.perf_counter()
-    n_messages = sum(len(r["messages"]) for r in generate_records(size, seed=0, version=1))
+    n_messages = sum(len(r["messages"]) for r in generate_records(size, seed=0, version=VERSION[0]))
     generator_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
-        load_synthetic(version=1, n_conversations=size, seed=0, cache_dir=cache)
+        load_synthetic(version=VERSION[0], n_conversations=size, seed=0, cache_dir=cache)
         dataset_s = time.perf_counter() - started
     return {
         "conversations": size,
@@ -78,7 +79,7 @@ def generation(size: int) -> dict[str, float]:
 
 def streaming(sample: int, repeats: int) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory() as cache:
-        corpus = load_synthetic(version=1, n_conversations=20_000, seed=1, cache_dir=cache)
+        corpus = load_synthetic(version=VERSION[0], n_conversations=20_000, seed=1, cache_dir=cache)
         train = corpus.split("train")
         tfidf = TfidfLRDetector()
         tfidf.fit([to_messages(m) for m in train["messages"]], list(train["label"]), "bench")
@@ -131,6 +132,10 @@ def compare(conversations: list[Any], tfidf: Detector, repeats: int) -> dict[str
     return out
 
 
+#: The synthetic corpus version measured (set from --version).
+VERSION = [2]
+
+
 def full_run(size: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as home:
         exe = Path(sys.executable).parent / "groombench"
@@ -160,7 +165,11 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-full", action="store_true", help="skip the full-scale run")
+    parser.add_argument(
+        "--version", type=int, default=2, help="synthetic corpus version (the full run: 2)"
+    )
     args = parser.parse_args()
+    VERSION[0] = args.version
     report: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
     report["generation"] = generation(args.size)
     print(json.dumps(report, indent=2), flush=True)
