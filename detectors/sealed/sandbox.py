@@ -126,7 +126,7 @@ class Sandbox:
             path = Path(mount.source)
             if not path.exists():
                 raise ValueError(f"sandbox mount {mount.source} does not exist")
-            if self.drops_privileges and not _open_to_others(path):
+            if self.drops_privileges and not open_to_others(path):
                 raise ValueError(
                     f"sandbox mount {mount.source} is not readable by the unprivileged user the "
                     "program runs as (uid 65534): put the program's files in a folder others may "
@@ -250,7 +250,7 @@ def _tasks_of(uid: int) -> int:
     return count
 
 
-def _open_to_others(path: Path) -> bool:
+def open_to_others(path: Path) -> bool:
     """Whether a user with no relation to the owner can reach and read ``path``."""
     path = path.resolve()
     for parent in reversed(path.parents):
