@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from benchmarks.metrics import classification as clf
 
@@ -51,6 +51,23 @@ LENGTH_CONTROL_DEFINITIONS: dict[str, str] = {
 }
 
 
+def _by_length(
+    labels: ArrayLike, scores: ArrayLike, lengths: ArrayLike
+) -> list[tuple[NDArray[np.int64], NDArray[np.float64], int, int]]:
+    """Per length with both classes: its labels, scores and positive and negative counts."""
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    n = np.asarray(lengths, dtype=np.int64)
+    groups = []
+    for length in np.unique(n):
+        group = n == length
+        n_pos = int(y[group].sum())
+        n_neg = int(group.sum()) - n_pos
+        if n_pos and n_neg:
+            groups.append((y[group], s[group], n_pos, n_neg))
+    return groups
+
+
 def length_matched_auc(
     labels: ArrayLike, scores: ArrayLike, lengths: ArrayLike
 ) -> tuple[float | None, int]:
@@ -64,20 +81,13 @@ def length_matched_auc(
         >>> length_matched_auc([1, 0], [0.9, 0.1], [5, 6])
         (None, 0)
     """
-    y = np.asarray(labels, dtype=np.int64)
-    s = np.asarray(scores, dtype=np.float64)
-    n = np.asarray(lengths, dtype=np.int64)
     wins = 0.0
     pairs = 0
-    for length in np.unique(n):
-        group = n == length
-        n_pos = int(y[group].sum())
-        n_neg = int(group.sum()) - n_pos
-        if n_pos and n_neg:
-            auc = clf.roc_auc(y[group], s[group])
-            assert auc is not None
-            wins += auc * n_pos * n_neg
-            pairs += n_pos * n_neg
+    for y, s, n_pos, n_neg in _by_length(labels, scores, lengths):
+        auc = clf.roc_auc(y, s)
+        assert auc is not None
+        wins += auc * n_pos * n_neg
+        pairs += n_pos * n_neg
     return (wins / pairs if pairs else None), pairs
 
 
@@ -90,19 +100,13 @@ def length_matched_ap(labels: ArrayLike, scores: ArrayLike, lengths: ArrayLike) 
         >>> length_matched_ap([1, 0, 0, 0], [5, 5, 5, 5], [5, 5, 5, 5])  # ties: the base rate
         0.25
     """
-    y = np.asarray(labels, dtype=np.int64)
-    s = np.asarray(scores, dtype=np.float64)
-    n = np.asarray(lengths, dtype=np.int64)
     total = 0.0
     weight = 0
-    for length in np.unique(n):
-        group = n == length
-        n_pos = int(y[group].sum())
-        if n_pos and n_pos < int(group.sum()):
-            ap = clf.average_precision(y[group], s[group])
-            assert ap is not None
-            total += ap * n_pos
-            weight += n_pos
+    for y, s, n_pos, _ in _by_length(labels, scores, lengths):
+        ap = clf.average_precision(y, s)
+        assert ap is not None
+        total += ap * n_pos
+        weight += n_pos
     return total / weight if weight else None
 
 

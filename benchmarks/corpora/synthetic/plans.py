@@ -113,11 +113,13 @@ def _speakers(n: int, first: int, r: Callable[[], float]) -> list[int]:
 Plan = tuple[list[int], list[Template], list[tuple[str, ...]]]
 
 
-def plan_positive(rng: random.Random, scenario: Scenario, n: int) -> Plan:
-    """Plan a grooming conversation: groomer is speaker 0, the child speaker 1."""
-    r = rng.random
-    plan = _PLANS[scenario.name]
-    speakers = _speakers(n, 0 if r() < 0.7 else 1, r)
+def groomer_turns(rng: random.Random, speakers: list[int]) -> tuple[int, int, float]:
+    """Draw a grooming plan's onset, escalation and stage intensity; speaker 0 gets both turns.
+
+    The escalation is ``len(speakers)`` when the conversation is cut before one. Version 2's
+    benign plans draw the same (:func:`.plans_v2.mirror_groomer_turns`).
+    """
+    r, n = rng.random, len(speakers)
     onset = min(rng.choices(*RAPPORT)[0] + int(n * 0.08 * r()), n // 3)
     speakers[onset] = 0
     escalation = n
@@ -126,6 +128,15 @@ def plan_positive(rng: random.Random, scenario: Scenario, n: int) -> Plan:
         escalation = low + int(r() * (n - low))
         speakers[escalation] = 0
     intensity = 0.2 + 0.45 * r()
+    return onset, escalation, intensity
+
+
+def plan_positive(rng: random.Random, scenario: Scenario, n: int) -> Plan:
+    """Plan a grooming conversation: groomer is speaker 0, the child speaker 1."""
+    r = rng.random
+    plan = _PLANS[scenario.name]
+    speakers = _speakers(n, 0 if r() < 0.7 else 1, r)
+    onset, escalation, intensity = groomer_turns(rng, speakers)
     talk, lines, filler = scenario.talk, scenario.lines, chatter.FILLER
     templates: list[Template] = []
     labels: list[tuple[str, ...]] = []

@@ -23,7 +23,7 @@ import random
 
 from . import chatter
 from .dialogue import ANSWERS, CALLBACKS, QUESTIONS
-from .plans import _PLANS, ESCALATION_SHARE, RAPPORT, Plan, _speakers
+from .plans import _PLANS, Plan, _speakers, groomer_turns
 from .scenarios import HARD, HARD_V2, ORDINARY, POSITIVE, REPLY_BANKS, Scenario
 from .templates import GROOMER_BANKS, Template
 
@@ -175,15 +175,7 @@ def mirror_groomer_turns(rng: random.Random, speakers: list[int]) -> tuple[int, 
         scenario's own (longer) lines where a groomer would say a stage line, so the share of
         long lines, and with it the mean message length, does not tell the classes apart.
     """
-    r, n = rng.random, len(speakers)
-    onset = min(rng.choices(*RAPPORT)[0] + int(n * 0.08 * r()), n // 3)
-    speakers[onset] = 0
-    escalation = n
-    if r() < ESCALATION_SHARE:
-        low = max(onset + 1, n // 2)
-        escalation = low + int(r() * (n - low))
-        speakers[escalation] = 0
-    return onset, escalation, 0.2 + 0.45 * r()
+    return groomer_turns(rng, speakers)
 
 
 _RAPPORT: tuple[str, ...] = ("rapport",)
@@ -196,14 +188,7 @@ def plan_positive(rng: random.Random, scenario: Scenario, n: int, split: str) ->
     plan = _PLANS[scenario.name]
     picker = _Picker(rng, split)
     speakers = _speakers(n, 0 if r() < FIRST_SPEAKER else 1, r)
-    onset = min(rng.choices(*RAPPORT)[0] + int(n * 0.08 * r()), n // 3)
-    speakers[onset] = 0
-    escalation = n
-    if r() < ESCALATION_SHARE:
-        low = max(onset + 1, n // 2)
-        escalation = low + int(r() * (n - low))
-        speakers[escalation] = 0
-    intensity = 0.2 + 0.45 * r()
+    onset, escalation, intensity = groomer_turns(rng, speakers)
     talk, lines, filler = scenario.talk, scenario.lines, chatter.FILLER
     templates: list[Template] = []
     labels: list[tuple[str, ...]] = []
