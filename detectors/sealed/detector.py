@@ -56,7 +56,7 @@ from detectors.sealed.process import ExecTimeout as ExecTimeout
 from detectors.sealed.process import Program
 from detectors.sealed.process import ProgramInfo as ProgramInfo
 from detectors.sealed.sandbox import EXAMPLE_INSIDE as EXAMPLE_INSIDE
-from detectors.sealed.sandbox import Mount, Sandbox, open_to_others, sandbox_python
+from detectors.sealed.sandbox import Mount, Sandbox, example_source, sandbox_python
 from detectors.speakers import pseudonymous
 from detectors.usage import Usage
 
@@ -130,39 +130,6 @@ class _Open:
     program: Program
     generation: int
     opaque: str
-
-
-_EXAMPLE_COPIES: dict[str, Path] = {}
-
-
-def _example_source(user: str) -> Path:
-    """The example program's file, where the sandbox's unprivileged user can read it.
-
-    A checkout under a private folder (``/root/...``, a ``mktemp -d`` folder) is closed to
-    ``nobody``; the example is groombench's own public code, so a world-readable copy under
-    the system's temporary folder is mounted instead, removed when the process ends. A
-    vendor's program gets no such help: its files are the vendor's to place (the sandbox's
-    error says how).
-    """
-    import os
-
-    source = Path(__file__).with_name("example.py")
-    if user != "nobody" or os.geteuid() != 0 or open_to_others(source):
-        return source
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    if digest not in _EXAMPLE_COPIES:
-        import atexit
-        import shutil
-        import tempfile
-
-        folder = Path(tempfile.mkdtemp(prefix=f"groombench-example-{digest}-"))
-        folder.chmod(0o755)
-        copy = folder / "example.py"
-        shutil.copyfile(source, copy)
-        copy.chmod(0o644)
-        atexit.register(shutil.rmtree, folder, True)
-        _EXAMPLE_COPIES[digest] = copy
-    return _EXAMPLE_COPIES[digest]
 
 
 class SealedExecutableDetector(Detector):
@@ -241,7 +208,7 @@ class SealedExecutableDetector(Detector):
             if sandbox:
                 python, runtime = sandbox_python()
                 self.command: tuple[str, ...] = (python, "-I", "-S", EXAMPLE_INSIDE)
-                example = Mount(str(_example_source(sandbox_user)), EXAMPLE_INSIDE)
+                example = Mount(str(example_source(sandbox_user)), EXAMPLE_INSIDE)
                 shown_mounts = (*shown_mounts, *runtime, example)
             else:
                 self.command = (sys.executable, "-m", EXAMPLE_MODULE)

@@ -25,6 +25,7 @@ What it does not cover is said in ``docs/sealed.md`` ("What the sandbox does not
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import resource
 import shutil
@@ -273,3 +274,33 @@ def sandbox_python() -> tuple[str, tuple[Mount, ...]]:
     exe = Path(sys.executable).resolve()
     mounts = () if str(prefix).startswith("/usr/") else (Mount(str(prefix), str(prefix)),)
     return str(exe), mounts
+
+
+_EXAMPLE_COPIES: dict[str, Path] = {}
+
+
+def example_source(user: str) -> Path:
+    """The example program's file, where the sandbox's unprivileged user can read it.
+
+    A checkout under a private folder (``/root/...``, a ``mktemp -d`` folder) is closed to
+    ``nobody``; the example is groombench's own public code, so a world-readable copy under
+    the system's temporary folder is mounted instead, removed when the process ends. A
+    vendor's program gets no such help: its files are the vendor's to place (the sandbox's
+    error says how).
+    """
+    source = Path(__file__).with_name("example.py")
+    if user != "nobody" or os.geteuid() != 0 or open_to_others(source):
+        return source
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    if digest not in _EXAMPLE_COPIES:
+        import atexit
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix=f"groombench-example-{digest}-"))
+        folder.chmod(0o755)
+        copy = folder / "example.py"
+        shutil.copyfile(source, copy)
+        copy.chmod(0o644)
+        atexit.register(shutil.rmtree, folder, True)
+        _EXAMPLE_COPIES[digest] = copy
+    return _EXAMPLE_COPIES[digest]

@@ -333,9 +333,9 @@ def test_faults_are_handled_the_same_way_inside_the_sandbox() -> None:
     # The example's own file is mounted for the default command only: mount it here, from
     # where the unprivileged user can read it (as a vendor places a program), wherever the
     # checkout lies.
-    from detectors.sealed.detector import _example_source
+    from detectors.sealed.sandbox import example_source
 
-    example = _example_source("nobody")
+    example = example_source("nobody")
     mounts = [f"{example}:{EXAMPLE_INSIDE}"]
     with SealedExecutableDetector(
         command, mounts=mounts, cache=None, memory_mb=256, timeout=20.0
