@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.components import build, load_corpus
 from benchmarks.corpora.base import Corpus
@@ -152,11 +152,13 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
     (Path(output_dir) / "config.yaml").write_text(plan.config_text, encoding="utf-8")
     with step(f"loading corpus {plan.corpus.get('name') or plan.corpus.target}"):
         corpus = load_corpus(plan.corpus)
+    # A test suite (GroomCheck) names the corpus its trainable detectors learn from.
+    source = training_source(plan, corpus)
     # A models:/ path is loaded from its local copy from here on; the plan keeps the URI.
     registered = resolve_registry_model(plan)
-    detector = prepare_detector(plan, corpus, registered)
+    detector = prepare_detector(plan, source, registered)
     policy = build(plan.policy)
-    ids = training_ids(plan, detector, corpus, registered)
+    ids = training_ids(plan, detector, source, registered)
     if plan.audit.enabled:
         from benchmarks.audit.job import check_calibration
 
@@ -176,12 +178,21 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
             detector_settings=plan.public_section("detector"),
             # The fast mode's causality re-check runs on a second instance: nothing the first
             # remembered (a trace cached by conversation or by content) can be replayed.
-            fresh=lambda: prepare_detector(plan, corpus, registered),
+            fresh=lambda: prepare_detector(plan, source, registered),
             train_split=plan.train_split,
         )
     if plan.protocol is not None:
         with step(f"official protocol {plan.protocol.get('name') or ''}"):
             evaluation = run_protocol(plan, detector, corpus, evaluation, output_dir)
+    evaluation = run_robustness(
+        plan,
+        detector,
+        corpus,
+        evaluation,
+        policy,
+        fresh=lambda: prepare_detector(plan, source, registered),
+        output_dir=output_dir,
+    )
     if plan.audit.enabled:
         from benchmarks.audit.job import AuditInputs, audit_job
 
@@ -219,6 +230,49 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
             tag_evaluation(plan.tracking.uri, run_id, registered)
         log.info("logged MLflow run %s to %s", run_id, tracking.public_uri(plan.tracking.uri))
     return evaluation
+
+
+def training_source(plan: JobPlan, corpus: Corpus) -> Corpus:
+    """The corpus trainable detectors learn from: the plan's ``train_corpus``, else ``corpus``."""
+    if plan.train_corpus is None:
+        return corpus
+    with step(f"loading training corpus {plan.train_corpus.get('name') or ''}"):
+        return load_corpus(plan.train_corpus)
+
+
+def run_robustness(
+    plan: JobPlan,
+    detector: Detector,
+    corpus: Corpus,
+    evaluation: Evaluation,
+    policy: Any,
+    *,
+    fresh: Callable[[], Detector],
+    output_dir: str | Path,
+) -> Evaluation:
+    """Re-score perturbed copies (``perturb=``) and run GroomCheck's tests; add what they found."""
+    from benchmarks.robustness.suite import definitions, measure
+
+    found = measure(
+        detector,
+        corpus.split(plan.split),
+        evaluation.traces,
+        policy,
+        plan.runner,
+        plan.perturb,
+        fresh=fresh,
+        cluster_by=plan.audit.cluster_by,
+    )
+    if found is None:
+        return evaluation
+    result = replace(
+        evaluation.result,
+        metrics=evaluation.result.metrics | found.metrics,
+        definitions=evaluation.result.definitions | definitions(),
+        robustness=found.summary,
+    )
+    result.save(output_dir)
+    return Evaluation(result=result, traces=evaluation.traces)
 
 
 def plan_job(plan: JobPlan) -> str:

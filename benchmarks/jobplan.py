@@ -36,6 +36,7 @@ from omegaconf.errors import MissingMandatoryValue
 from benchmarks.audit.claims.claim import Claim, load_claim, validate_split, validate_unit
 from benchmarks.audit.settings import AuditSettings
 from benchmarks.errors import ConfigError
+from benchmarks.robustness.settings import PerturbSettings
 from benchmarks.runner import RunnerConfig
 from benchmarks.secrets import (
     REDACTED,
@@ -136,10 +137,14 @@ class JobPlan:
         seed: the job's seed.
         paths: absolute run-root folders.
         corpus, detector, policy: the components.
+        train_corpus: the corpus trainable detectors learn from when it is not the scored one
+            (the scored corpus's ``train_on``: GroomCheck trains on the synthetic corpus), or
+            None.
         protocol: the official protocol's component, or None.
         runner: how conversations are streamed.
         audit: how the run is audited.
         claim: the claim declared before the run, or None.
+        perturb: the robustness run's settings (``perturb=``; no families = none).
         tracking: MLflow settings.
         detector_choice: the detector's config name as the user chose it (for commands in
             error messages).
@@ -168,6 +173,8 @@ class JobPlan:
     command: str
     config_text: str
     _public: Mapping[str, Any] = field(repr=False)
+    train_corpus: Component | None = None
+    perturb: PerturbSettings = field(default_factory=lambda: PerturbSettings())
 
     def public_config(self) -> dict[str, Any]:
         """The resolved config without secrets, as plain data (MLflow params)."""
@@ -220,6 +227,16 @@ def audit_of(data: Mapping[str, Any] | None, seed: int) -> AuditSettings:
         )
     except (TypeError, ValueError) as error:
         raise ConfigError(f"audit: {error}") from None
+
+
+def perturb_of(data: Mapping[str, Any] | None, seed: int) -> PerturbSettings:
+    """The ``perturb`` section (none when absent); a bad setting names its key."""
+    try:
+        return PerturbSettings.from_config(
+            {str(k): v for k, v in (data or {}).items()}, seed=int(seed)
+        )
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"perturb: {error}") from None
 
 
 def claim_from(data: Mapping[str, Any] | None, split: str) -> Claim | None:
@@ -361,6 +378,8 @@ def build_plan(
         # An audit of a declared claim is causal by construction, whoever wrote the detector.
         runner = replace(runner, causality="strict")
     detector = Component.of(data["detector"])
+    corpus_node = dict(data["corpus"] or {})
+    train_on = corpus_node.pop("train_on", None)
     head = job_command((sys.argv if argv is None else list(argv))[1:], task_overrides)
     return JobPlan(
         split=split,
@@ -370,7 +389,9 @@ def build_plan(
         latency_p=None if latency_p is None else float(latency_p),
         seed=seed,
         paths=paths,
-        corpus=Component.of(data["corpus"]),
+        corpus=Component.of(corpus_node),
+        train_corpus=None if not train_on else Component.of(train_on),
+        perturb=perturb_of(data.get("perturb"), seed),
         detector=detector,
         policy=Component.of(data["policy"]),
         protocol=None if protocol_name == "none" else Component.of(protocol),

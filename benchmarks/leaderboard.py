@@ -28,6 +28,27 @@ COLUMNS: tuple[str, ...] = (
     "causality",
 )
 
+#: Shown beside COLUMNS when some row has them (a GroomCheck run, or one with ``perturb=``):
+#: the worst functional test's failure rate and name, the mean flip rate over families.
+ROBUSTNESS_COLUMNS: tuple[str, ...] = (
+    "groomcheck.worst_failure_rate",
+    "groomcheck.worst_test",
+    "robustness.mean_flip_rate",
+)
+
+
+def with_robustness(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``columns``, then the robustness columns that some row fills.
+
+    Examples:
+        >>> with_robustness(["f1"], [{"f1": 0.5, "robustness.mean_flip_rate": 0.1}])
+        ['f1', 'robustness.mean_flip_rate']
+        >>> with_robustness(["f1"], [{"f1": 0.5}])
+        ['f1']
+    """
+    extra = [c for c in ROBUSTNESS_COLUMNS if c not in columns]
+    return [*columns, *(c for c in extra if any(r.get(c) is not None for r in rows))]
+
 
 COUNTS = frozenset({"n_scored", "n_errors", "n_positive", "n_negative", "tp", "fp", "fn", "tn"})
 
@@ -169,7 +190,8 @@ def export_leaderboard(
     ensure_store(resolved)  # an unreachable server: ConfigError, password masked
     chosen = latest_sweep(resolved, experiment) if sweep == "latest" else sweep
     rows = mlflow_rows(resolved, experiment, chosen)
-    return export(rows, ["detector", "corpus", "policy", *metrics, "run_id"], format)
+    columns = with_robustness(["detector", "corpus", "policy", *metrics], rows)
+    return export(rows, [*columns, "run_id"], format)
 
 
 def result_row(result: RunResult) -> dict[str, Any]:
@@ -187,6 +209,7 @@ def result_row(result: RunResult) -> dict[str, Any]:
     row.update(result.metrics)
     row.update(headline_columns(result.audit.get("intervals", {})))
     row["causality"] = causality_cell(result.guarantees.get("causality") or {})
+    row["groomcheck.worst_test"] = (result.robustness.get("groomcheck") or {}).get("worst_test")
     for flag in result.flags:  # LEAKAGE, UNSANDBOXED, UNVERIFIED
         row["detector"] += f" ({flag})"
     n_scored, n_errors = result.metrics.get("n_scored"), result.metrics.get("n_errors")
@@ -247,7 +270,7 @@ def print_sweep(sweep_dir: Path, uri: str | None) -> None:
         return
     rows = disambiguate(sorted((result_row(r) for r in results), key=_by_f1))
     print()
-    print(format_table(rows, ("detector", "corpus", "policy", *COLUMNS)))
+    print(format_table(rows, with_robustness(("detector", "corpus", "policy", *COLUMNS), rows)))
     print(f"\nresults: {sweep_dir.resolve()}")
     print("metric definitions: results.json 'definitions'; docs/metrics.md")
     if uri:
@@ -307,6 +330,7 @@ def mlflow_rows(uri: str, experiment: str, sweep: str | None) -> list[dict[str, 
             "policy": policy,
             "run_id": run.info.run_id[:8],
             "_settings": settings,
+            "groomcheck.worst_test": tags.get("groombench.groomcheck_worst_test"),
             "causality": causality_cell(
                 {
                     "mode": tags.get("groombench.causality_mode", ""),
@@ -419,7 +443,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not rows:
         where = public_uri(uri)
         raise SystemExit(f"no groombench runs in experiment '{args.experiment}' at {where}")
-    columns = ["detector", "corpus", "policy", *args.metrics.split(","), "run_id"]
+    chosen = ["detector", "corpus", "policy", *args.metrics.split(",")]
+    columns = [*with_robustness(chosen, rows), "run_id"]
     print(export(rows, columns, args.format))
     if args.format == "table":  # machine-readable output stays pure
         print(f"\n{len(rows)} evaluation(s) from {public_uri(uri)}")

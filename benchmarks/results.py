@@ -51,7 +51,9 @@ class RunResult:
     ``guarantees`` says which guarantees held: ``isolation`` (``in-process``, ``sandboxed``,
     ``UNSANDBOXED``, ``remote service``), ``trusted``, ``causality`` (mode and the
     checked/failed/unchecked counts) and ``flags`` (``UNSANDBOXED``, ``UNVERIFIED``), which
-    every place that shows the result repeats.
+    every place that shows the result repeats. ``robustness`` holds the perturbation families'
+    flip rates and tests and GroomCheck's per-test results (see :mod:`benchmarks.robustness`);
+    empty when neither ran.
     """
 
     detector: dict[str, Any]
@@ -65,6 +67,7 @@ class RunResult:
     usage: dict[str, float] = field(default_factory=dict)
     audit: dict[str, Any] = field(default_factory=dict)
     guarantees: dict[str, Any] = field(default_factory=dict)
+    robustness: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     schema_version: str = RESULT_SCHEMA_VERSION
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

@@ -320,6 +320,9 @@ def log_evaluation(
         # The report card (HTML, JSON, Markdown, transparency CSV): ids and numbers, no text.
         if (folder / "report").is_dir():
             mlflow.log_artifacts(str(folder / "report"), artifact_path="report")
+        worst = (result.robustness.get("groomcheck") or {}).get("worst_test")
+        if worst:
+            mlflow.set_tag("groombench.groomcheck_worst_test", worst)
         verdict = (result.audit.get("verdict") or {}).get("outcome")
         if verdict:
             mlflow.set_tag("groombench.claim_verdict", verdict)

@@ -245,8 +245,10 @@ def train_job(plan: JobPlan) -> list[str]:
             "a new one and registers it as the next version (tracking.register_as): drop "
             "detector.model_path, or set it to a local folder"
         )
-    with step(f"loading corpus {plan.corpus.get('name') or plan.corpus.target}"):
-        corpus = load_corpus(plan.corpus)
+    # A test suite (GroomCheck) names the corpus its detectors learn from: train on that.
+    source = plan.train_corpus or plan.corpus
+    with step(f"loading corpus {source.get('name') or source.target}"):
+        corpus = load_corpus(source)
     detector = build(plan.detector)
     if not isinstance(detector, TrainableDetector):
         raise ConfigError(

@@ -51,6 +51,9 @@ OVERRIDES: dict[str, Callable[[Path], list[str]]] = {
     "parquet": _parquet,
     "pan12": _pan12,
     "panc": _panc,
+    # GroomCheck ships its cases; two per test keep a run short. Its detectors train on a small
+    # synthetic corpus.
+    "groomcheck": lambda tmp: ["corpus.cases_per_test=2", "corpus.train_on.n_conversations=200"],
 }
 
 

@@ -125,3 +125,45 @@ def test_per_message_and_per_author_scores(detector: Detector) -> None:
         assert per_message[0][0] == pytest.approx(
             detector.score([convs[0][:1]])[0], abs=tol(detector, 0.0), rel=0
         )
+
+
+def test_groomcheck_runs_over_every_detector(detector: Detector, tmp_path: Path) -> None:
+    """GroomCheck (one case per test), its nine INV families and two DIR tests, any detector.
+
+    Every functional, invariance and directional test comes back with its counts adding up:
+    each case is a pass, a failure, an error or (INV) filtered, never lost.
+    """
+    from benchmarks.corpora.groomcheck import TESTS, load_groomcheck
+    from benchmarks.evaluation import evaluate_detector
+    from benchmarks.perturbations import FAMILIES
+    from benchmarks.policies import ThresholdPolicy
+    from benchmarks.robustness.settings import PerturbSettings
+    from benchmarks.robustness.suite import measure
+    from benchmarks.runner import RunnerConfig
+
+    corpus = load_groomcheck(cases_per_test=1)
+    runner = RunnerConfig(progress=False)
+    policy = ThresholdPolicy()
+    evaluation = evaluate_detector(
+        detector, corpus, policy=policy, runner=runner, allow_leakage=True, train_split=None
+    )
+    found = measure(
+        detector,
+        corpus.split("test"),
+        evaluation.traces,
+        policy,
+        runner,
+        PerturbSettings(n_resamples=200),
+    )
+    assert found is not None
+    report = found.summary["groomcheck"]
+    assert sorted(report["functional"]) == sorted(t.id for t in TESTS)
+    for entry in report["functional"].values():
+        assert entry["n"] + entry["n_errors"] == 1
+        assert entry["failure_rate"] is None or 0.0 <= entry["failure_rate"] <= 1.0
+    assert sorted(report["invariance"]) == sorted(FAMILIES)
+    for entry in [*report["invariance"].values(), *report["directional"].values()]:
+        assert entry["n"] + entry["n_errors"] + entry["n_filtered"] == len(TESTS)
+        assert entry["failures"] <= entry["n"]
+    assert found.metrics["groomcheck.n_cases"] == len(TESTS)
+    assert set(found.summary["families"]) == set(FAMILIES)
