@@ -33,6 +33,7 @@ from detectors import Detector, TrainableDetector
 
 if TYPE_CHECKING:
     from benchmarks.model_registry import ResolvedModel
+    from benchmarks.reliability import Recheck
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
             fresh=lambda: prepare_detector(plan, source, registered),
             train_split=plan.train_split,
         )
+    recheck = start_recheck(plan, evaluation, output_dir)
     if plan.protocol is not None:
         with step(f"official protocol {plan.protocol.get('name') or ''}"):
             evaluation = run_protocol(plan, detector, corpus, evaluation, output_dir)
@@ -193,6 +195,9 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
         fresh=lambda: prepare_detector(plan, source, registered),
         output_dir=output_dir,
     )
+    if recheck is not None:
+        with step("reliability: the sample re-scored in a second process"):
+            evaluation = finish_recheck(plan, detector, evaluation, recheck, output_dir)
     if plan.audit.enabled:
         from benchmarks.audit.job import AuditInputs, audit_job
 
@@ -271,6 +276,61 @@ def run_robustness(
         definitions=evaluation.result.definitions | definitions(),
         robustness=found.summary,
     )
+    result.save(output_dir)
+    return Evaluation(result=result, traces=evaluation.traces)
+
+
+def start_recheck(plan: JobPlan, evaluation: Evaluation, output_dir: str | Path) -> Recheck | None:
+    """Start the reliability re-score (audit runs only); None when it is switched off."""
+    if not plan.audit.enabled or plan.audit.reliability_sample <= 0:
+        return None
+    from benchmarks.reliability import start
+
+    return start(
+        output_dir,
+        evaluation.traces.column("conversation_id"),
+        n=plan.audit.reliability_sample,
+        seed=plan.seed,
+        batch_size=plan.runner.batch_size,
+    )
+
+
+def finish_recheck(
+    plan: JobPlan,
+    detector: Detector,
+    evaluation: Evaluation,
+    recheck: Recheck,
+    output_dir: str | Path,
+) -> Evaluation:
+    """Compare the second process's scores; record them with the content hashes and seeds."""
+    from benchmarks.reliability import finish, predictions_sha256, text_sha256
+
+    found = finish(recheck, evaluation.traces, tolerance=max(detector.score_tolerance, 1e-12))
+    if not found.get("checked"):
+        log.warning("reliability check not done: %s", found.get("reason"))
+    elif not found.get("same"):
+        log.warning(
+            "reliability: %d of %d re-scored conversations gave other scores (largest "
+            "difference %.3g)",
+            found["n_mismatched"],
+            found["sample"],
+            found["max_abs_diff"],
+        )
+    record = found | {
+        "batch_size_run": plan.runner.batch_size,
+        "seeds": {
+            "seed": plan.seed,
+            "bootstrap": plan.audit.seed,
+            "perturbations": plan.perturb.seed,
+            "sample": plan.seed,
+        },
+        "hashes": {
+            "corpus_fingerprint": evaluation.result.corpus["fingerprint"],
+            "predictions_sha256": predictions_sha256(evaluation.traces),
+            "config_sha256": text_sha256(plan.config_text),
+        },
+    }
+    result = replace(evaluation.result, reliability=record)
     result.save(output_dir)
     return Evaluation(result=result, traces=evaluation.traces)
 

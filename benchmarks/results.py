@@ -53,7 +53,9 @@ class RunResult:
     checked/failed/unchecked counts) and ``flags`` (``UNSANDBOXED``, ``UNVERIFIED``), which
     every place that shows the result repeats. ``robustness`` holds the perturbation families'
     flip rates and tests and GroomCheck's per-test results (see :mod:`benchmarks.robustness`);
-    empty when neither ran.
+    empty when neither ran. ``reliability`` holds the second-process re-score of a seeded sample
+    and the content hashes of the corpus, the predictions and the config (see
+    :mod:`benchmarks.reliability`); empty when the audit is off.
     """
 
     detector: dict[str, Any]
@@ -68,6 +70,7 @@ class RunResult:
     audit: dict[str, Any] = field(default_factory=dict)
     guarantees: dict[str, Any] = field(default_factory=dict)
     robustness: dict[str, Any] = field(default_factory=dict)
+    reliability: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     schema_version: str = RESULT_SCHEMA_VERSION
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

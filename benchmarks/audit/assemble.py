@@ -20,6 +20,7 @@ import numpy as np
 
 from benchmarks.audit.card.report import ReportCard
 from benchmarks.audit.claims.claim import Claim
+from benchmarks.audit.claims.criteria import judge as judge_criteria
 from benchmarks.audit.claims.plan import CorpusCounts, Plan, plan
 from benchmarks.audit.claims.verdicts import (
     BootstrapEvidence,
@@ -70,6 +71,8 @@ class Audit:
                 "note": self.clusters.note,
             },
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
+            # The claim's declared robustness and reliability criteria, judged.
+            "criteria": list(self.card.criteria),
         }
 
 
@@ -209,6 +212,56 @@ def _calibration_bins(outcomes: Outcomes, bins: int = 10) -> list[dict[str, Any]
     return out
 
 
+#: The attributes whose groups get their own calibration (the issue's age band and language).
+CALIBRATION_GROUPS = ("age_band", "language")
+
+
+def expected_calibration_error(scores: Any, labels: Any, bins: int = 10) -> float | None:
+    """The expected calibration error: the count-weighted gap of mean score and observed rate.
+
+    Examples:
+        >>> expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 1, 0, 0]))
+        0.1
+        >>> expected_calibration_error(np.array([]), np.array([])) is None
+        True
+    """
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=float)
+    if len(scores) == 0:
+        return None
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            gap += inside.sum() * abs(scores[inside].mean() - labels[inside].mean())
+    return round(float(gap / len(scores)), 12)
+
+
+def calibration_by_group(
+    outcomes: Outcomes, attributes: Mapping[str, Sequence[str]]
+) -> list[dict[str, Any]]:
+    """Calibration of the conversation's maximum score within each group of each attribute."""
+    rows = []
+    for name, values in attributes.items():
+        column = np.asarray(values, dtype=object)
+        for value in sorted(set(values)):
+            inside = column == value
+            scores, labels = outcomes.max_scores[inside], outcomes.labels[inside]
+            rows.append(
+                {
+                    "attribute": name,
+                    "value": value,
+                    "n": int(inside.sum()),
+                    "n_positive": int(labels.sum()),
+                    "mean_score": float(scores.mean()),
+                    "observed_rate": float(labels.mean()),
+                    "ece": expected_calibration_error(scores, labels),
+                }
+            )
+    return rows
+
+
 def _operating_rows(points: Sequence[OperatingPoint]) -> list[dict[str, Any]]:
     return [
         {
@@ -312,6 +365,7 @@ def audit_evaluation(
         )
     subgroups: list[dict[str, Any]] = []
     stages: list[dict[str, Any]] = []
+    calibration_groups: list[dict[str, Any]] = []
     if profile is not None:
         attributes = {
             name: [v for v, ok in zip(values, kept, strict=True) if ok]
@@ -322,6 +376,9 @@ def audit_evaluation(
             for stage, values in profile.stage_first.items()
         }
         subgroups = [r.to_dict() for r in breakdown(outcomes, attributes, level=settings.level)]
+        calibration_groups = calibration_by_group(
+            outcomes, {k: attributes[k] for k in CALIBRATION_GROUPS if k in attributes}
+        )
         stages = [
             r.to_dict() for r in stage_detected_before(outcomes, firsts, level=settings.level)
         ]
@@ -375,6 +432,12 @@ def audit_evaluation(
         latency=_latency(outcomes),
         detection_curve=[[k + 1, float(v)] for k, v in enumerate(curve)],
         calibration=_calibration_bins(outcomes),
+        calibration_groups=calibration_groups,
+        robustness=dict(result.robustness),
+        reliability=dict(result.reliability),
+        criteria=[]
+        if claim is None
+        else judge_criteria(claim.criteria, result.metrics, result.robustness, result.reliability),
         curves=curves,
         reproduction=dict(reproduction or {}),
         notes=[*result.notes, *boot.notes, *([clusters.note] if clusters.note else [])],

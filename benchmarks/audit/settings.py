@@ -30,6 +30,8 @@ class AuditSettings:
         prevalences: deployment prevalences for PPV and false flags per million when no claim
             declares its own.
         report: write the report card (HTML, JSON, Markdown, CSV).
+        reliability_sample: conversations (a seeded sample) re-scored in a second process at
+            another batch size, whose scores must equal this run's; 0 skips the check.
         plan_only: print the claim's power plan and stop before any detector runs.
     """
 
@@ -44,6 +46,7 @@ class AuditSettings:
     prevalences: tuple[Any, ...] = DEFAULT_PREVALENCES
     report: bool = True
     plan_only: bool = False
+    reliability_sample: int = 50
 
     @classmethod
     def from_config(cls, node: Mapping[str, Any] | None, seed: int = 0) -> AuditSettings:

@@ -175,9 +175,10 @@ def test_perturb_spelling_end_to_end_in_results_mlflow_and_leaderboard(tmp_path:
         filter_string="tags.`groombench.detector` = 'lexicon'",
     )
     metrics = runs[0].data.metrics
-    assert metrics["robustness.leetspeak.flip_rate_pos"] == families["leetspeak"]["positives"][
-        "failure_rate"
-    ]
+    assert (
+        metrics["robustness.leetspeak.flip_rate_pos"]
+        == families["leetspeak"]["positives"]["failure_rate"]
+    )
     assert "robustness.mean_flip_rate" in metrics
     assert "perturb" in (path.parent / "config.yaml").read_text()
 

@@ -60,6 +60,12 @@ class ReportCard:
             (chat minutes to the alert, where known); other keys are shown as notes.
         detection_curve: ``[k, share of positives alerted by message k]`` pairs.
         calibration: bins ``mean_score, observed_rate, count``.
+        calibration_groups: per age band and language: ``attribute, value, n, n_positive,
+            mean_score, observed_rate, ece`` (fairness of the scores, not only the decisions).
+        robustness: the result's ``robustness`` section (perturbation families, GroomCheck).
+        reliability: the result's ``reliability`` section (second-process re-score, hashes).
+        criteria: the claim's declared robustness and reliability criteria with their
+            outcomes (:func:`benchmarks.audit.claims.criteria.judge` rows).
         curves: ``{"det": {"fpr": [...], "fnr": [...]}, "pr": {"precision": [...],
             "recall": [...]}}``.
         comparisons: one dict per comparison (comparison cards).
@@ -87,6 +93,10 @@ class ReportCard:
     latency: dict[str, Any] = field(default_factory=dict)
     detection_curve: list[Any] = field(default_factory=list)
     calibration: list[dict[str, Any]] = field(default_factory=list)
+    calibration_groups: list[dict[str, Any]] = field(default_factory=list)
+    robustness: dict[str, Any] = field(default_factory=dict)
+    reliability: dict[str, Any] = field(default_factory=dict)
+    criteria: list[dict[str, Any]] = field(default_factory=list)
     curves: dict[str, Any] = field(default_factory=dict)
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     reproduction: dict[str, Any] = field(default_factory=dict)

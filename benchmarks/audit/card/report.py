@@ -15,6 +15,7 @@ undefined number is written "undefined", never 0.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -31,6 +32,8 @@ from benchmarks.audit.card.sections import section_titles as section_titles
 from benchmarks.audit.card.sections import sections as sections
 
 #: File names :func:`write_report` writes, by format.
+#: The report files' sha256 sums, checkable with ``sha256sum -c SHA256SUMS``.
+SUMS_FILE = "SHA256SUMS"
 REPORT_FILES: dict[str, str] = {
     "html": "report.html",
     "json": "report.json",
@@ -176,10 +179,11 @@ def _write_atomic(target: Path, text: str) -> None:
 
 
 def write_report(card: ReportCard, folder: str | Path) -> dict[str, Path]:
-    """Write ``report.html``, ``report.json``, ``report.md`` and ``transparency.csv``.
+    """Write ``report.html``, ``report.json``, ``report.md``, ``transparency.csv`` and their
+    sha256 sums (``SHA256SUMS``).
 
     Returns:
-        format ("html", "json", "markdown", "csv") → path written.
+        format ("html", "json", "markdown", "csv", "sha256") → path written.
     """
     from benchmarks.audit.card.transparency import to_csv
 
@@ -196,4 +200,12 @@ def write_report(card: ReportCard, folder: str | Path) -> dict[str, Path]:
         path = target / REPORT_FILES[kind]
         _write_atomic(path, text)
         written[kind] = path
+    # The report's own content hashes, in `sha256sum -c` format: whoever receives the files can
+    # check that they are the ones written here.
+    sums = "".join(
+        f"{hashlib.sha256(written[k].read_bytes()).hexdigest()}  {written[k].name}\n"
+        for k in sorted(written)
+    )
+    _write_atomic(target / SUMS_FILE, sums)
+    written["sha256"] = target / SUMS_FILE
     return written

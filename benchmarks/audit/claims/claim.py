@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from benchmarks.audit.claims.criteria import Criterion, load_criteria
 from benchmarks.audit.stats.prevalence import Prevalence
 from benchmarks.errors import ConfigError
 
@@ -111,6 +112,7 @@ class Claim:
     prevalences: tuple[Prevalence, ...] = ()
     costs: Costs | None = None
     notes: str = ""
+    criteria: tuple[Criterion, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the claim as declared, as plain data (for the report card and JSON)."""
@@ -119,7 +121,7 @@ class Claim:
 
 #: The keys a claim may have, in the order the docs list them.
 _KEYS: tuple[str, ...] = ("name", "unit", "population", "threshold", "calibrate", "metrics")
-_KEYS += ("margin", "alpha", "prevalences", "costs", "notes")
+_KEYS += ("margin", "alpha", "prevalences", "costs", "criteria", "notes")
 
 
 def load_claim(node: Mapping[str, Any] | None) -> Claim | None:
@@ -174,6 +176,7 @@ def load_claim(node: Mapping[str, Any] | None) -> Claim | None:
         prevalences=_prevalences(node.get("prevalences"), fail),
         costs=_costs(node.get("costs"), fail),
         notes=str(node.get("notes") or ""),
+        criteria=load_criteria(node.get("criteria"), name),
     )
 
 
