@@ -100,6 +100,13 @@ _PAIRS = (
                     "b: aw ok",
                     "a: most people dont understand you like i do | exclusivity",
                 ),
+                _t(
+                    "a: i love talking to you {name}, youre so grown up | compliments",
+                    "b: lol ok",
+                    "a: honestly youre cooler than anyone at your school i bet | compliments",
+                    "b: haha no",
+                    "a: you deserve someone who really appreciates you, like me | exclusivity",
+                ),
             ),
             (
                 _t(
@@ -115,6 +122,13 @@ _PAIRS = (
                     "a: seriously, youre one of the hardest workers in the squad",
                     "b: aw ok",
                     "a: ill tell everyone at training on {day}, well done",
+                ),
+                _t(
+                    "a: loved watching your {sport} today {name}, youre so grown up on the pitch",
+                    "b: lol ok",
+                    "a: honestly youre the best captain the club has had",
+                    "b: haha no",
+                    "a: you deserve the player of the month award, ill tell the committee",
                 ),
             ),
         ),
@@ -147,6 +161,14 @@ _PAIRS = (
                     "b: the one near {place}",
                     "a: cool cool, i wont tell anyone how old you are lol | secrecy",
                 ),
+                _t(
+                    "a: what grade are you in {name}? | personal_info",
+                    "b: 7th",
+                    "a: oh so like {age}? | personal_info",
+                    "b: yeah",
+                    "a: nice, do you have your own phone or is it your mums "
+                    "| personal_info,risk_check",
+                ),
             ),
             (
                 _t(
@@ -162,6 +184,14 @@ _PAIRS = (
                     "a: im {teen_age} too lol what school",
                     "b: the one near {place}",
                     "a: cool my cousin goes there",
+                ),
+                _t(
+                    "a: what grade are you in {name}?",
+                    "b: 10th",
+                    "a: oh so like {teen_age}? same",
+                    "b: yeah",
+                    "a: nice, do you have your own phone or is it your mums, mine is my "
+                    "brothers old one",
                 ),
             ),
         ),
@@ -194,6 +224,13 @@ _PAIRS = (
                     "b: not really",
                     "a: cool, keep it that way | secrecy",
                 ),
+                _t(
+                    "a: what time do your parents get home | risk_check",
+                    "b: like 7",
+                    "a: so you're alone til then? | risk_check",
+                    "b: yeah",
+                    "a: perfect, message me when theyre out | risk_check,secrecy",
+                ),
             ),
             (
                 _t(
@@ -209,6 +246,13 @@ _PAIRS = (
                     "a: ok, can you tell your dad his parcel is at mine",
                     "b: will do",
                     "a: thanks, no rush",
+                ),
+                _t(
+                    "a: what time do your parents get home, its {adult} from number 12",
+                    "b: like 7",
+                    "a: so you're on your own til then? ill pop round for the key after",
+                    "b: yeah",
+                    "a: perfect, tell them i fed the {pet}",
                 ),
             ),
         ),
@@ -241,6 +285,13 @@ _PAIRS = (
                     "b: ok",
                     "a: so dont mention me at home ok | secrecy",
                 ),
+                _t(
+                    "a: can you keep a secret {name}? | secrecy",
+                    "b: yeah why",
+                    "a: dont show anyone our chats, not even your best friend | secrecy,isolation",
+                    "b: ok",
+                    "a: if your mum asks, say im someone from school | secrecy",
+                ),
             ),
             (
                 _t(
@@ -256,6 +307,13 @@ _PAIRS = (
                     "a: dads present. we got him {gift}",
                     "b: ok",
                     "a: so dont mention it at home til sunday ok",
+                ),
+                _t(
+                    "a: can you keep a secret {name}?",
+                    "b: yeah why",
+                    "a: we're taking grandma to {place} for her birthday, dont tell her",
+                    "b: ok",
+                    "a: if she asks, say were just going shopping",
                 ),
             ),
         ),
@@ -292,6 +350,15 @@ _PAIRS = (
                     "b: ok",
                     "a: dont bother with your friends about it either | isolation",
                 ),
+                _t(
+                    "b: nobody at school talks to me",
+                    "a: they're not worth it, you're better off with just me "
+                    "| isolation,exclusivity",
+                    "b: maybe",
+                    "a: your family doesnt understand you either do they | isolation",
+                    "b: not really",
+                    "a: thats why you should only trust me | isolation,exclusivity",
+                ),
             ),
             (
                 _t(
@@ -309,6 +376,14 @@ _PAIRS = (
                     "a: she'll calm down, tell her how you feel when she's less stressed",
                     "b: ok",
                     "a: and talk to your friends, they'll get it",
+                ),
+                _t(
+                    "b: nobody at school talks to me",
+                    "a: they're missing out, you're great, and you've got me and mum",
+                    "b: maybe",
+                    "a: your family is always here for you, you know that",
+                    "b: i guess",
+                    "a: maybe join {sport} club, you'll make new friends there",
                 ),
             ),
         ),
@@ -341,6 +416,13 @@ _PAIRS = (
                     "b: ok",
                     "a: ill send more if you keep being nice to me | gifts",
                 ),
+                _t(
+                    "a: i can top up your phone if you want | gifts",
+                    "b: really?",
+                    "a: {amount} quid, just dont tell your parents where its from | gifts,secrecy",
+                    "b: ok",
+                    "a: and you can do me a favour later | gifts,exclusivity",
+                ),
             ),
             (
                 _t(
@@ -356,6 +438,13 @@ _PAIRS = (
                     "a: your mum said you wanted one, enjoy it",
                     "b: i love it",
                     "a: see you at grandmas on {day}",
+                ),
+                _t(
+                    "a: i can top up your phone for your birthday",
+                    "b: really?",
+                    "a: {amount} quid, tell your parents its from me and your {relative}",
+                    "b: ok thank you",
+                    "a: and you can help me in the garden later",
                 ),
             ),
         ),
@@ -388,6 +477,13 @@ _PAIRS = (
                     "b: ok",
                     "a: add {handle}, dont tell your friends its me | platform_move,secrecy",
                 ),
+                _t(
+                    "a: my messages keep getting deleted on here | platform_move",
+                    "b: weird",
+                    "a: lets switch to {app}, they dont check it | platform_move,secrecy",
+                    "b: ok",
+                    "a: add {handle}, and turn off your location | platform_move,risk_check",
+                ),
             ),
             (
                 _t(
@@ -403,6 +499,13 @@ _PAIRS = (
                     "a: voice is better there for {game}",
                     "b: ok",
                     "a: add {handle}, the whole squad is on it",
+                ),
+                _t(
+                    "a: my messages keep getting deleted on here lol",
+                    "b: weird",
+                    "a: lets switch to {app}, the {game} clan is there",
+                    "b: ok",
+                    "a: add {handle}, game night is {day}",
                 ),
             ),
         ),
@@ -435,6 +538,13 @@ _PAIRS = (
                     "b: ok i guess",
                     "a: call me at {time} when youre alone | approach,risk_check",
                 ),
+                _t(
+                    "a: do you have a camera on your laptop? | image_request",
+                    "b: yeah",
+                    "a: lets {video_app} later, just the two of us | platform_move,exclusivity",
+                    "b: ok",
+                    "a: dont tell anyone, delete the call history | secrecy",
+                ),
             ),
             (
                 _t(
@@ -450,6 +560,13 @@ _PAIRS = (
                     "a: the library is closed. your dad said its fine",
                     "b: ok",
                     "a: join at {time}, your dad has the link",
+                ),
+                _t(
+                    "a: do you have a camera on your laptop?",
+                    "b: yeah",
+                    "a: lets {video_app} for the {subject} revision, your mum can join too",
+                    "b: ok",
+                    "a: ill email the worksheet to your mum first",
                 ),
             ),
         ),
@@ -482,12 +599,19 @@ _PAIRS = (
                     "b: maybe later",
                     "a: send it on {app} so it disappears | image_request,platform_move",
                 ),
+                _t(
+                    "a: you never send me pics {name} | image_request",
+                    "b: i dont really do that",
+                    "a: just one, it'll be our secret | image_request,secrecy",
+                    "b: idk",
+                    "a: i'll send you {amount} dollars of {currency} for one | image_request,gifts",
+                ),
             ),
             (
                 _t(
                     "a: send me a pic of your {subject} project {name}",
                     "b: why",
-                    "a: for the class display, i'll print it",
+                    "a: just for the class display, i'll print it",
                     "b: ok",
                     "a: thanks, put your name on the back",
                 ),
@@ -497,6 +621,13 @@ _PAIRS = (
                     "a: i want to send it to your {relative}",
                     "b: ok",
                     "a: send it on the family group",
+                ),
+                _t(
+                    "a: you never send me pics of your {pet} {name}",
+                    "b: i dont really do that lol",
+                    "a: just one, grandma wants to see",
+                    "b: ok fine",
+                    "a: i'll show her on {day} when we visit",
                 ),
             ),
         ),
@@ -529,6 +660,13 @@ _PAIRS = (
                     "b: ok",
                     "a: tell your mum youre at a friends | approach,secrecy",
                 ),
+                _t(
+                    "a: i'll be near {place} on {day} | approach",
+                    "b: oh cool",
+                    "a: come meet me, i'll buy you food | approach,gifts",
+                    "b: maybe",
+                    "a: dont tell anyone, just say youre going out | approach,secrecy",
+                ),
             ),
             (
                 _t(
@@ -544,6 +682,13 @@ _PAIRS = (
                     "a: near {place}, with the other two kids",
                     "b: ok",
                     "a: tell your mum ill drop you home by 6",
+                ),
+                _t(
+                    "a: i'll be near {place} on {day} with the team",
+                    "b: oh cool",
+                    "a: come meet us, the club is buying food after the match",
+                    "b: maybe",
+                    "a: ask your mum, she's got the details from the club email",
                 ),
             ),
         ),
@@ -578,6 +723,14 @@ _PAIRS = (
                     "b: idk",
                     "a: we could go on a date at {place} | approach",
                 ),
+                _t(
+                    "b: im in year 8 | personal_info",
+                    "a: you dont act like it, youre so mature | compliments",
+                    "b: lol",
+                    "a: i think we have something special {name} | exclusivity",
+                    "b: really?",
+                    "a: one day we can be together properly, just wait | approach,exclusivity",
+                ),
             ),
             (
                 _t(
@@ -595,6 +748,14 @@ _PAIRS = (
                     "a: fancy a date? {day}?",
                     "b: sure",
                     "a: drinks at the bar by {place} then",
+                ),
+                _t(
+                    "b: im a nurse on nights",
+                    "a: you dont act like it, youre so fun",
+                    "b: lol",
+                    "a: i think we have something special {name}",
+                    "b: really?",
+                    "a: lets get coffee on {day} after your shift",
                 ),
             ),
         ),
@@ -623,6 +784,15 @@ _PAIRS = (
                     "b: done",
                     "a: meet me at {place} {day}, come alone | approach,isolation",
                 ),
+                _t(
+                    "a: wait how old are you | personal_info",
+                    "b: {age}",
+                    "a: dont tell anyone we talk | secrecy",
+                    "b: ok",
+                    "a: whats your {app} | platform_move",
+                    "b: why",
+                    "a: so we can meet at {place} without anyone knowing | approach,secrecy",
+                ),
             ),
             (
                 _t(
@@ -633,6 +803,16 @@ _PAIRS = (
                     "a: and sometimes to meet at somewhere like {place}",
                     "b: thats creepy",
                     "a: so if anyone does, tell me or your mum straight away {name}",
+                ),
+                _t(
+                    "a: in the assembly we talked about people online who ask how old you are",
+                    "b: yeah",
+                    "a: or who say dont tell anyone we talk",
+                    "b: ok",
+                    "a: or ask for your {app}",
+                    "b: why",
+                    "a: or ask to meet at {place} without anyone knowing. always tell a "
+                    "trusted adult",
                 ),
             ),
         ),
@@ -665,6 +845,19 @@ _PAIRS = (
                     "a: add me on {app}, its easier | platform_move",
                     "b: ok",
                 ),
+                _t(
+                    "a: hey {name} saw your post about {game} | rapport",
+                    "b: lol yeah",
+                    "~",
+                    "a: how old are you btw | personal_info",
+                    "b: {age}",
+                    "~",
+                    "a: i got you some {currency} | gifts",
+                    "b: thanks!!",
+                    "~",
+                    "a: dont tell your parents about me ok | secrecy",
+                    "b: ok",
+                ),
             ),
             (
                 _t(
@@ -679,6 +872,19 @@ _PAIRS = (
                     "b: ok",
                     "~",
                     "a: the club group is on {app} now, your mum has the link",
+                    "b: ok",
+                ),
+                _t(
+                    "a: hey {name} saw your post about {game}",
+                    "b: lol yeah",
+                    "~",
+                    "a: how was the {subject} homework",
+                    "b: done",
+                    "~",
+                    "a: the club got some {currency} prizes for the tournament",
+                    "b: nice!!",
+                    "~",
+                    "a: tell your parents about the tournament on {day}",
                     "b: ok",
                 ),
             ),
@@ -712,6 +918,13 @@ _PAIRS = (
                     "b: why",
                     "a: people here wouldnt understand us 🤫 | secrecy,exclusivity",
                 ),
+                _t(
+                    "a: you know what we talked about {name} | secrecy",
+                    "b: yeah",
+                    "a: still up for it? usual time | approach",
+                    "b: i think so",
+                    "a: remember, you never heard of me 🤫 | secrecy",
+                ),
             ),
             (
                 _t(
@@ -727,6 +940,13 @@ _PAIRS = (
                     "a: go there now, clear this round after",
                     "b: why",
                     "a: noobs here wouldnt understand the strat 🤫",
+                ),
+                _t(
+                    "a: you know what we talked about in {subject} lol",
+                    "b: yeah",
+                    "a: still up for the prank? usual time",
+                    "b: i think so",
+                    "a: remember, act normal when sir walks in 🤫",
                 ),
             ),
         ),
@@ -755,6 +975,11 @@ _PAIRS = (
                     "a: add me on {app}, its private | platform_move,secrecy",
                     "a: send a pic of you, just for me | image_request,exclusivity",
                 ),
+                _t(
+                    "a: your parents asleep yet | risk_check",
+                    "a: delete our chats tonight ok | secrecy",
+                    "a: i could pick you up from {place} tomorrow, just us | approach,exclusivity",
+                ),
             ),
             (
                 _t(
@@ -766,6 +991,11 @@ _PAIRS = (
                     "a: how old is your {pet} again",
                     "a: add me on {app}, the class group is there",
                     "a: send a pic of your {pet}, so cute",
+                ),
+                _t(
+                    "a: your parents watching the match yet",
+                    "a: delete that meme from the group, its too cringe",
+                    "a: i could pick you up from {place} tomorrow with your brother",
                 ),
             ),
         ),

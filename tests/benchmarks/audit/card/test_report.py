@@ -304,11 +304,17 @@ def test_plots_never_raise_on_empty_data(render: object, args: tuple[object, ...
     assert render(*args).startswith(PNG_MAGIC)
 
 
-def test_write_report_writes_four_files_atomically(tmp_path: Path) -> None:
+def test_write_report_writes_four_files_atomically_and_their_sums(tmp_path: Path) -> None:
+    import hashlib
+
     written = write_report(_empty_card(), tmp_path / "card")
-    assert {p.name for p in written.values()} == set(REPORT_FILES.values())
-    assert sorted(p.name for p in (tmp_path / "card").iterdir()) == sorted(REPORT_FILES.values())
+    files = {*REPORT_FILES.values(), "SHA256SUMS"}
+    assert {p.name for p in written.values()} == files
+    assert sorted(p.name for p in (tmp_path / "card").iterdir()) == sorted(files)
     assert json.loads(written["json"].read_text())["title"] == "No positives"
+    for line in written["sha256"].read_text().splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256((tmp_path / "card" / name).read_bytes()).hexdigest() == digest
 
 
 def test_comparison_card_adds_the_comparisons_section() -> None:
