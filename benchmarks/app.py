@@ -327,7 +327,8 @@ def finish_recheck(
         "hashes": {
             "corpus_fingerprint": evaluation.result.corpus["fingerprint"],
             "predictions_sha256": predictions_sha256(evaluation.traces),
-            "config_sha256": text_sha256(plan.config_text),
+            # The settings, not where they ran: the run root is written as <root>.
+            "config_sha256": text_sha256(plan.config_text.replace(str(plan.paths.root), "<root>")),
         },
     }
     result = replace(evaluation.result, reliability=record)

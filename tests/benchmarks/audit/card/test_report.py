@@ -320,4 +320,4 @@ def test_write_report_writes_four_files_atomically_and_their_sums(tmp_path: Path
 def test_comparison_card_adds_the_comparisons_section() -> None:
     card = ReportCard(title="A vs B", comparisons=[{"metric": "recall", "difference": 0.05}])
     assert "Comparisons" in section_titles(card)
-    assert "## 5. Comparisons" in to_markdown(card)
+    assert "## 4. Comparisons" in to_markdown(card)
