@@ -526,8 +526,8 @@ def _reliability(card: ReportCard, plots: bool) -> list[Block]:
         _text(
             "The corpus fingerprint hashes the corpus's inputs and loader version; the "
             "predictions hash covers every conversation's id, checkpoints, scores and error "
-            "(not timings); the config hash covers the settings, the run root written as <root>; the "
-            "report files' own sha256 sums are in report/SHA256SUMS "
+            "(not timings); the config hash covers the settings, the run root written as "
+            "<root>; the report files' own sha256 sums are in report/SHA256SUMS "
             "(`sha256sum -c SHA256SUMS`)."
         ),
     ]
