@@ -5,8 +5,13 @@ bank ("my {pet} keeps following me around lol"). Version 2 links each question b
 of answers that fit it, drawn by the other speaker next (the mechanism reply banks already use
 for the groomer's probes), and lets either speaker return, later in the chat, to a topic of
 the conversation ("still playing {game}?": the slots are the conversation's own, so it is the
-same game). Both classes use both in the same way: they make chats read as chats, not as a
-label cue. Version 1 never reads this module, so its output is unchanged.
+same game). A topic can run over several turns: after an answer, the one who asked may follow
+up on the same topic (:data:`FOLLOW_UPS`: "what mode do you play" after the games they play,
+"which part was hardest" after the test), and that question gets its own answers, so a thread
+of question, answer, follow-up and answer unfolds. Invitations ("wanna play {game} after
+school?") are answered by acceptance or refusal. Both classes use all of it in the same way:
+they make chats read as chats, not as a label cue. Version 1 never reads this module, so its
+output is unchanged.
 """
 
 from __future__ import annotations
@@ -44,6 +49,19 @@ QUESTIONS: dict[str, str] = {
     "what time will you be home?": "a_home_time",
     "did you eat lunch?": "a_eat",
     "did the package arrive?": "a_package",
+    # Follow-ups (FOLLOW_UPS): the same topic, one turn further.
+    "what mode do you play": "a_mode",
+    "who do you play with": "a_who_play",
+    "what's your main": "a_main",
+    "who's your favourite character": "a_character",
+    "is it worth watching": "a_worth",
+    "which part was hardest": "a_hardest",
+    "is your teacher nice at least": "a_teacher",
+    "who did you go with": "a_who_with",
+    "what was the best bit": "a_best_bit",
+    "did you make it yourself": "a_cook",
+    "how long have you been doing that": "a_how_long",
+    "when do you finish": "a_finish",
 }
 
 ANSWERS: dict[str, tuple[Template, ...]] = {
@@ -188,6 +206,140 @@ ANSWERS: dict[str, tuple[Template, ...]] = {
             not yet
             it came this morning
             they said tomorrow
+        """,
+        "a_mode": """
+            mostly the normal mode
+            whatever my friends pick
+            creative lol
+            ranked when i'm feeling brave
+        """,
+        "a_who_play": """
+            my cousin mostly
+            people from school
+            randoms lol
+            on my own usually
+        """,
+        "a_main": """
+            i switch a lot
+            the healer one lol
+            whoever's strongest this season
+            don't have one yet
+        """,
+        "a_character": """
+            the quiet one obviously
+            idk they're all good
+            the villain tbh
+            the little brother lol
+        """,
+        "a_worth": """
+            yeah defo
+            the first season is better
+            it gets good after episode 3
+            meh it's ok
+        """,
+        "a_hardest": """
+            the last question
+            all of it lol
+            the long answer bit
+            the graphs
+        """,
+        "a_teacher": """
+            she's ok
+            he's strict but fine
+            we have a sub this week
+            not really lol
+        """,
+        "a_who_with": """
+            my mum and my sister
+            the whole family
+            a friend from school
+            my grandparents
+        """,
+        "a_best_bit": """
+            the food lol
+            the beach
+            sleeping in
+            seeing my cousins
+        """,
+        "a_cook": """
+            my dad did
+            yeah kind of
+            no it was a takeaway
+            microwave counts right
+        """,
+        "a_how_long": """
+            like two years
+            since i was little
+            only a few months
+            forever lol
+        """,
+        "a_finish": """
+            around 5
+            late again
+            soon hopefully
+            not till friday
+        """,
+    }.items()
+}
+
+#: After an answer from a bank (the key), the one who asked may follow up from this bank:
+#: questions on the same topic, themselves in QUESTIONS with answers of their own.
+FOLLOW_UPS: dict[str, tuple[Template, ...]] = {
+    key: parse_bank(block)
+    for key, block in {
+        "a_games": """
+            what mode do you play
+            who do you play with
+        """,
+        "a_play": """
+            what mode do you play
+            who do you play with
+        """,
+        "a_rank": """
+            what's your main
+            who do you play with
+        """,
+        "a_show": """
+            who's your favourite character
+            is it worth watching
+        """,
+        "a_test": """
+            which part was hardest
+            is your teacher nice at least
+        """,
+        "a_homework": """
+            which part was hardest
+            is your teacher nice at least
+        """,
+        "a_school_day": """
+            is your teacher nice at least
+        """,
+        "a_weekend": """
+            who did you go with
+            what was the best bit
+        """,
+        "a_holidays": """
+            who did you go with
+            what was the best bit
+        """,
+        "a_trip": """
+            who did you go with
+            what was the best bit
+        """,
+        "a_eat": """
+            did you make it yourself
+        """,
+        "a_food": """
+            did you make it yourself
+        """,
+        "a_fun": """
+            how long have you been doing that
+        """,
+        "a_about": """
+            how long have you been doing that
+        """,
+        "a_work": """
+            when do you finish
         """,
     }.items()
 }

@@ -22,7 +22,7 @@ import math
 import random
 
 from . import chatter
-from .dialogue import ANSWERS, CALLBACKS, QUESTIONS
+from .dialogue import ANSWERS, CALLBACKS, FOLLOW_UPS, QUESTIONS
 from .plans import _PLANS, Plan, _speakers, groomer_turns
 from .scenarios import HARD, HARD_V2, ORDINARY, POSITIVE, REPLY_BANKS, Scenario
 from .templates import GROOMER_BANKS, Template
@@ -35,6 +35,8 @@ SHARED_LONG = (0.02, 45.0, 0.5)
 FIRST_SPEAKER = 0.65
 #: From this message on, a small-talk turn returns to an earlier topic with this probability.
 CALLBACK_FROM, CALLBACK_SHARE = 6, 0.08
+#: After an answer, its asker's next small-talk turn follows up on the topic this often.
+FOLLOW_SHARE = 0.8
 #: A turn that is not a stage, cue or answer line: small talk below the first share, the
 #: scenario's own lines below the second, filler above; the same for both classes.
 TALK_MIX = (0.4, 0.8)
@@ -67,6 +69,7 @@ def all_banks() -> list[Bank]:
         *ANSWER_BANKS.values(),
         chatter.FILLER,
         CALLBACKS,
+        *FOLLOW_UPS.values(),
     ]
     for scenario in (*POSITIVE, *ORDINARY, *HARD, *HARD_V2):
         banks += [*scenario.talk, *scenario.lines, *(scenario.cues or ())]
@@ -131,13 +134,15 @@ def phrasing_half(bank: Bank, split: str) -> Bank:
 class _Picker:
     """Draws templates from a split's half of each bank, and keeps the dialogue's thread."""
 
-    __slots__ = ("asker", "pending", "r", "split")
+    __slots__ = ("asker", "pending", "r", "split", "thread", "thread_asker")
 
     def __init__(self, rng: random.Random, split: str) -> None:
         self.r = rng.random
         self.split = split
         self.pending = ""  # the answer bank the next turn of the other speaker draws from
         self.asker = -1
+        self.thread = ""  # the topic just answered, which its asker may follow up on
+        self.thread_asker = -1
 
     def pick(self, bank: Bank) -> Template:
         half = phrasing_half(bank, self.split)
@@ -148,17 +153,23 @@ class _Picker:
         if not self.pending or speaker == self.asker or self.r() >= 0.9:
             return None
         template = self.pick(ANSWER_BANKS[self.pending])
+        self.thread, self.thread_asker = self.pending, self.asker
         self.pending = ""
         return template
 
     def talk(self, bank: Bank, speaker: int, index: int) -> Template:
-        """A small-talk turn: sometimes a callback to an earlier topic."""
+        """A small-talk turn: a follow-up on the topic just answered, a callback, or ``bank``."""
+        thread, self.thread = self.thread, ""
+        if speaker == self.thread_asker and thread in FOLLOW_UPS and self.r() < FOLLOW_SHARE:
+            return self.pick(FOLLOW_UPS[thread])
         if index >= CALLBACK_FROM and self.r() < CALLBACK_SHARE:
             return self.pick(CALLBACKS)
         return self.pick(bank)
 
     def asked(self, template: Template, speaker: int) -> None:
         """Remember what ``template`` asks, if anything, for the other speaker's next turn."""
+        if speaker == self.thread_asker:
+            self.thread = ""  # the asker spoke: the chance to follow up is used either way
         key = template.reply or QUESTIONS.get(template.text, "")
         if key:
             self.pending, self.asker = key, speaker

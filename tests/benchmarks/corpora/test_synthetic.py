@@ -482,3 +482,29 @@ def test_version_2_questions_get_answers_that_fit() -> None:
         for r in records
         for m in r["messages"]
     )
+
+
+def test_version_2_topics_run_over_several_turns() -> None:
+    from benchmarks.corpora.synthetic.dialogue import ANSWERS, FOLLOW_UPS, QUESTIONS
+
+    follow_ups = {t.text: key for key, bank in FOLLOW_UPS.items() for t in bank}
+    stems = {key: [t.text.split("{")[0][:8] for t in bank] for key, bank in ANSWERS.items()}
+    records = list(generate_records(3000, seed=4, version=2))
+    threads = 0
+    for record in records:
+        messages = record["messages"]
+        for first, answer, follow, reply in zip(
+            messages, messages[1:], messages[2:], messages[3:], strict=False
+        ):
+            key = QUESTIONS.get(first["text"])
+            if key is None or follow["text"] not in follow_ups or follow_ups[follow["text"]] != key:
+                continue
+            # question, answer, a follow-up by the asker on the same topic, and its answer
+            assert first["author"] == follow["author"] != answer["author"]
+            threads += reply["author"] == answer["author"] and any(
+                reply["text"].startswith(s) for s in stems[QUESTIONS[follow["text"]]] if s
+            )
+    assert threads >= 20
+    # Both classes have threads.
+    labels = {r["label"] for r in records if any(m["text"] in follow_ups for m in r["messages"])}
+    assert labels == {0, 1}
