@@ -30,8 +30,9 @@ from .scenarios import HARD, HARD_V2, ORDINARY, POSITIVE, Scenario
 
 #: Bump whenever the output for given arguments changes; part of the corpus fingerprint.
 GENERATOR_VERSION = "1.0.0"
-#: The version-2 generator (matched shapes, held-out phrasing): its own fingerprint.
-GENERATOR_VERSION_2 = "2.0.0"
+#: The version-2 generator (matched shapes, held-out phrasing): its own fingerprint. 2.1.0 adds
+#: topic threads (follow-up questions); its fingerprint also covers every phrase bank's text.
+GENERATOR_VERSION_2 = "2.1.0"
 #: Corpus versions: ``version`` argument → generator version.
 VERSIONS: dict[int, str] = {1: GENERATOR_VERSION, 2: GENERATOR_VERSION_2}
 #: Conversations start uniformly within this many seconds after ``start_time``.
@@ -282,6 +283,16 @@ def fingerprint(
         "start_time": start_time,
     }
     # Version 1's fingerprint is what it always was: its version string, these arguments.
-    return content_fingerprint(
-        "synthetic", SCHEMA_VERSION, VERSIONS[version], json.dumps(arguments, sort_keys=True)
-    )
+    parts = ["synthetic", SCHEMA_VERSION, VERSIONS[version], json.dumps(arguments, sort_keys=True)]
+    if version >= 2:
+        # Every phrase of every bank: an edited phrase is another corpus even if nobody bumps
+        # the version string (a stale cache would otherwise be served under the old key).
+        parts.append(_banks_digest())
+    return content_fingerprint(*parts)
+
+
+def _banks_digest() -> str:
+    from .plans_v2 import all_banks
+
+    texts = [[(t.text, t.stages, t.reply) for t in bank] for bank in all_banks()]
+    return content_fingerprint(json.dumps(texts, default=list))

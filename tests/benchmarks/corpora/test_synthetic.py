@@ -394,7 +394,7 @@ def test_version_1_is_unchanged_and_version_2_is_another_corpus() -> None:
     assert fingerprint(20000) == fingerprint(20000, version=2) != v1  # 2 is the default
     v2 = list(generate_records(50, seed=2, version=2))
     assert v2 == list(generate_records(50, seed=2, version=2))
-    assert {_meta(r)["generator_version"] for r in v2} == {"2.0.0"}
+    assert {_meta(r)["generator_version"] for r in v2} == {"2.1.0"}
     with pytest.raises(ValueError, match="version must be one of"):
         generate_records(5, version=3)
 
