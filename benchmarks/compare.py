@@ -61,10 +61,42 @@ def _policy(result: RunResult) -> Any:
     return compose_policy(overrides)[0]
 
 
-def run_folders(paths: Sequence[str]) -> list[Path]:
-    """Expand the arguments: a run folder, or a sweep folder holding run folders."""
+def fetch_run(run_uri: str, tracking_uri: str, into: Path) -> Path:
+    """Download a logged run's results, traces and clusters (``runs:/<run id>``) into a folder.
+
+    The run folders groombench logs to MLflow hold those files as artifacts; any tracking
+    server a team shares (PostgreSQL-backed, proxied artifacts) serves them.
+    """
+    import mlflow
+
+    run_id = run_uri.removeprefix("runs:/").strip("/")
+    folder = into / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    try:
+        names = {f.path for f in client.list_artifacts(run_id)}
+    except Exception as error:  # an unknown id or an unreachable server: one line
+        raise ConfigError(f"{run_uri}: cannot read the run ({type(error).__name__})") from None
+    for name in (RESULTS_FILE, TRACES_FILE, CLUSTERS_FILE):
+        if name in names:
+            client.download_artifacts(run_id, name, str(folder))
+    if not (folder / RESULTS_FILE).exists():
+        raise ConfigError(f"{run_uri}: the run has no {RESULTS_FILE}; is it a groombench run?")
+    return folder
+
+
+def run_folders(
+    paths: Sequence[str], tracking_uri: str | None = None, into: Path | None = None
+) -> list[Path]:
+    """Expand the arguments: a run folder, a sweep folder holding run folders, or
+    ``runs:/<run id>`` of a run logged to the tracking server (downloaded into ``into``)."""
     folders: list[Path] = []
     for raw in paths:
+        if raw.startswith("runs:/"):
+            if tracking_uri is None or into is None:
+                raise ConfigError(f"{raw}: give --uri, the tracking server the run is on")
+            folders.append(fetch_run(raw, tracking_uri, into))
+            continue
         path = Path(raw).expanduser()
         if (path / RESULTS_FILE).exists():
             folders.append(path)
@@ -319,7 +351,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Compare finished runs on the same corpus split: exact McNemar, paired "
         "cluster bootstrap of metric differences, DeLong for ROC-AUC, adjusted p-values.",
     )
-    parser.add_argument("runs", nargs="+", help="run folders (or sweep folders holding them)")
+    parser.add_argument(
+        "runs",
+        nargs="+",
+        help="run folders (or sweep folders holding them), or runs:/<run id> of runs logged to "
+        "the tracking server (--uri)",
+    )
+    parser.add_argument(
+        "--uri",
+        default=None,
+        help="tracking URI for runs:/ arguments (default: $MLFLOW_TRACKING_URI, else the run "
+        "root's SQLite store)",
+    )
     parser.add_argument("--out", default=None, help="folder for the comparison report card")
     parser.add_argument("--adjust", choices=("holm", "bh"), default="holm")
     parser.add_argument("--alpha", type=float, default=0.05)
@@ -327,8 +370,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--metrics", nargs="+", default=list(COMPARED))
     args = parser.parse_args(argv)
+    import os
+    import tempfile
+
+    from benchmarks.tracking import resolve_uri
+
+    root = os.environ.get("GROOMBENCH_HOME") or "groombench-runs"
+    downloads = tempfile.TemporaryDirectory(prefix="groombench-compare-")
     try:
-        runs = named([load_run(f) for f in run_folders(args.runs)])
+        uri = (
+            resolve_uri(args.uri, root) if any(r.startswith("runs:/") for r in args.runs) else None
+        )
+        folders = run_folders(args.runs, uri, Path(downloads.name))
+        runs = named([load_run(f) for f in folders])
         settings = BootstrapSettings(
             n_resamples=args.resamples, seed=args.seed, level=1 - args.alpha
         )
@@ -340,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             alpha=args.alpha,
         )
     except (ConfigError, ValueError) as error:
+        downloads.cleanup()
         print(f"groombench-compare: error: {error}", file=sys.stderr)
         return 2
     print(f"{len(runs)} runs on {n} conversations scored by all of them\n")
@@ -349,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out:
         written = write_report(comparison_card(runs, rows, n, settings, args.adjust), args.out)
         print(f"\nreport: {written['html']}")
+    downloads.cleanup()
     return 0
 
 
