@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-GROUPS: tuple[str, ...] = ("detector", "corpus", "policy", "protocol")
+GROUPS: tuple[str, ...] = ("detector", "corpus", "policy", "protocol", "perturb", "claim")
 #: What a component's module needs beyond the base install, by module prefix.
 NEEDS_OF_MODULE: dict[str, str] = {
     "detectors.learned": "pip install -e '.[learned]'",
