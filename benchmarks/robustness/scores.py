@@ -60,6 +60,22 @@ def rate_with_interval(k: int, n: int, level: float = 0.95) -> dict[str, Any]:
     }
 
 
+def _test(
+    kind: str, n: int, errors: int, filtered: int, failures: int, level: float
+) -> dict[str, Any]:
+    """One test's record: its counts, the failure rate and its Wilson interval."""
+    rate = rate_with_interval(failures, n, level)
+    return {
+        "type": kind,
+        "n": n,
+        "n_errors": errors,
+        "n_filtered": filtered,
+        "failures": failures,
+        "failure_rate": rate["rate"],
+        "interval": [rate["low"], rate["high"]],
+    }
+
+
 def functional_test(
     decisions: Sequence[int | None], expected: int, level: float = 0.95
 ) -> dict[str, Any]:
@@ -72,16 +88,8 @@ def functional_test(
     """
     scored = [d for d in decisions if d is not None]
     failures = sum(1 for d in scored if d != expected)
-    rate = rate_with_interval(failures, len(scored), level)
-    return {
-        "type": "MFT",
-        "expected": expected,
-        "n": len(scored),
-        "n_errors": len(decisions) - len(scored),
-        "n_filtered": 0,
-        "failures": failures,
-        "failure_rate": rate["rate"],
-        "interval": [rate["low"], rate["high"]],
+    return _test("MFT", len(scored), len(decisions) - len(scored), 0, failures, level) | {
+        "expected": expected
     }
 
 
@@ -107,16 +115,7 @@ def flips(
         else:
             n += 1
             failures += int(a != b)
-    rate = rate_with_interval(failures, n, level)
-    return {
-        "type": "INV",
-        "n": n,
-        "n_errors": errors,
-        "n_filtered": filtered,
-        "failures": failures,
-        "failure_rate": rate["rate"],
-        "interval": [rate["low"], rate["high"]],
-    }
+    return _test("INV", n, errors, filtered, failures, level)
 
 
 def directional(
@@ -139,17 +138,7 @@ def directional(
             continue
         n += 1
         failures += int(b < a - tolerance)
-    rate = rate_with_interval(failures, n, level)
-    return {
-        "type": "DIR",
-        "tolerance": tolerance,
-        "n": n,
-        "n_errors": errors,
-        "n_filtered": 0,
-        "failures": failures,
-        "failure_rate": rate["rate"],
-        "interval": [rate["low"], rate["high"]],
-    }
+    return _test("DIR", n, errors, 0, failures, level) | {"tolerance": tolerance}
 
 
 def mcnemar(
