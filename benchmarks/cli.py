@@ -103,18 +103,36 @@ def entry() -> None:
 
         print(listing())
         return
+    _fresh_launch()
     _private()
     main()
 
 
+def _fresh_launch() -> None:
+    """A command typed (or spawned) is a launch of its own: forget an inherited launch.
+
+    The launch id and the sweep's parent run travel to a launch's own workers (joblib,
+    submitit) through the environment. A ``groombench`` started from a process that holds them
+    (a script, a notebook, another groombench, a test) must not write into that launch's
+    folder or log under its parent: eight such commands once shared one folder and overwrote
+    each other's results.
+    """
+    from benchmarks.tracking import PARENT_RUN_ENV
+
+    os.environ.pop(LAUNCH_ENV, None)
+    os.environ.pop(PARENT_RUN_ENV, None)
+
+
 def train_entry() -> None:
     """``groombench-train``."""
+    _fresh_launch()
     _private()
     train()
 
 
 def prepare_entry() -> None:
     """``groombench-prepare``."""
+    _fresh_launch()
     _private()
     prepare()
 

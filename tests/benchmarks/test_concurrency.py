@@ -113,3 +113,29 @@ def test_a_sweep_through_the_submitit_launcher_logs_one_parent_and_every_job(
         "lexicon",
         "random",
     ]
+
+
+@pytest.mark.slow
+def test_commands_started_from_a_launch_get_their_own_folders(tmp_path: Path) -> None:
+    """A groombench spawned by a process that holds a launch id (a script, another groombench,
+    a test) is a launch of its own: it never writes into the holder's folder."""
+    from benchmarks.cli import LAUNCH_ENV
+    from benchmarks.tracking import PARENT_RUN_ENV
+
+    env = os.environ | {
+        "GROOMBENCH_HOME": str(tmp_path / "runs"),
+        LAUNCH_ENV: "2026-01-01_00-00-00_inherited",
+        PARENT_RUN_ENV: "0" * 32,
+        "HF_HUB_OFFLINE": "1",
+    }
+    env.pop("MLFLOW_TRACKING_URI", None)
+    exe = Path(sys.executable).parent / "groombench"
+    args = ["detector=lexicon", "corpus.n_conversations=200", "audit.enabled=false"]
+    jobs = [
+        subprocess.Popen([str(exe), *args], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for job in jobs:
+        assert job.wait(timeout=300) == 0, job.stderr.read().decode()[-2000:] if job.stderr else ""
+    folders = sorted(p.name for p in (tmp_path / "runs" / "outputs").iterdir())
+    assert len(folders) == 2 and "inherited" not in " ".join(folders)

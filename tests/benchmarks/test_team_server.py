@@ -220,7 +220,13 @@ def test_eight_jobs_log_at_once_and_the_tools_read_them_back(
     assert board.returncode == 0, board.stderr[-2000:]
     assert len(json.loads(board.stdout)) == 9
     seed0 = [r for r in runs if r.data.params.get("seed") == "0"]
-    assert sorted(r.data.tags["groombench.detector"] for r in seed0) == ["lexicon", "random"]
+    debug = [
+        (r.data.tags["groombench.detector"], r.data.params.get("seed"),
+         r.data.tags["groombench.corpus_sha256"][:8], r.data.tags.get("mlflow.parentRunId", "")[:8])
+        for r in runs
+    ]  # fmt: skip
+    assert sorted(r.data.tags["groombench.detector"] for r in seed0) == ["lexicon", "random"], debug
+    assert len({r.data.tags["groombench.corpus_sha256"] for r in seed0}) == 1, debug
     compare = subprocess.run(
         [str(BIN / "groombench-compare"), "--uri", server.uri, "--resamples", "200"]
         + [f"runs:/{r.info.run_id}" for r in seed0],
