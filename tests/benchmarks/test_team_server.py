@@ -10,6 +10,7 @@ and fail under CI (`.ci/run` installs it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -52,8 +53,25 @@ class Server:
         self.uri, self.password, self.folder, self.pid = uri, password, folder, pid
 
 
+class Postgres:
+    def __init__(self, port: int, password: str, folder: Path) -> None:
+        self.port, self.password, self.folder = port, password, folder
+
+    def create(self, database: str) -> str:
+        """Create ``database``; return its URI (no password: libpq reads PGPASSWORD)."""
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="groombench", password=self.password,
+            dbname="postgres", autocommit=True,
+        ) as connection:  # fmt: skip
+            connection.execute(f"CREATE DATABASE {database}")
+        return f"postgresql+psycopg://groombench@127.0.0.1:{self.port}/{database}"
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
+def postgres() -> Iterator[Postgres]:
+    """Debian's PostgreSQL in a temporary folder, on 127.0.0.1, a random password."""
     assert INITDB is not None
     folder = Path(tempfile.mkdtemp(prefix="groombench-pg-"))
     folder.chmod(0o755)
@@ -63,76 +81,54 @@ def server() -> Iterator[Server]:
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
         shutil.chown(pwfile, "postgres")
-    bin_dir = INITDB.parent
-    subprocess.run(
-        as_postgres(
-            [
-                str(INITDB),
-                "-D",
-                str(data),
-                "-U",
-                "groombench",
-                f"--pwfile={pwfile}",
-                "-A",
-                "scram-sha-256",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    pg_ctl = str(INITDB.parent / "pg_ctl")
+    initdb = [str(INITDB), "-D", str(data), "-U", "groombench", f"--pwfile={pwfile}"]
+    subprocess.run(as_postgres([*initdb, "-A", "scram-sha-256"]), check=True, capture_output=True)
     pwfile.unlink()
-    pg_port = free_port()
+    port = free_port()
+    start = [pg_ctl, "-D", str(data), "-l", str(folder / "pg.log"), "-w", "-o"]
     subprocess.run(
-        as_postgres(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(folder / "pg.log"),
-                "-w",
-                "-o",
-                f"-h 127.0.0.1 -p {pg_port} -k {folder}",
-                "start",
-            ]
-        ),
+        as_postgres([*start, f"-h 127.0.0.1 -p {port} -k {folder}", "start"]),
         check=True,
         capture_output=True,
     )
-    mlflow = None
     try:
-        import psycopg
+        yield Postgres(port, password, folder)
+    finally:
+        subprocess.run(
+            as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "stop"]),
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
 
-        with psycopg.connect(
-            host="127.0.0.1", port=pg_port, user="groombench", password=password,
-            dbname="postgres", autocommit=True,
-        ) as connection:  # fmt: skip
-            connection.execute("CREATE DATABASE mlflow")
-        port = free_port()
-        env = os.environ | {
+
+@contextlib.contextmanager
+def mlflow_server(
+    postgres: Postgres, database: str, artifacts: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``mlflow server`` on 127.0.0.1, on a new database, artifacts proxied to ``artifacts``."""
+    folder = Path(tempfile.mkdtemp(prefix="groombench-mlflow-"))
+    port = free_port()
+    server_env = (
+        os.environ
+        | (env or {})
+        | {
             # The password reaches libpq from the environment, never a command line.
-            "PGPASSWORD": password,
-            "MLFLOW_BACKEND_STORE_URI": f"postgresql+psycopg://groombench@127.0.0.1:{pg_port}/mlflow",
+            "PGPASSWORD": postgres.password,
+            "MLFLOW_BACKEND_STORE_URI": postgres.create(database),
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         }
-        mlflow = subprocess.Popen(
-            [
-                str(BIN / "mlflow"),
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-                "--artifacts-destination",
-                str(folder / "artifacts"),
-            ],
-            env=env,
-            stdout=(folder / "mlflow.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    )
+    command = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", "2", "--artifacts-destination", artifacts],
+        env=server_env,
+        stdout=(folder / "mlflow.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
         uri = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 180
         while True:
@@ -142,20 +138,22 @@ def server() -> Iterator[Server]:
                         break
             except OSError:
                 pass
-            assert mlflow.poll() is None, (folder / "mlflow.log").read_text()[-3000:]
+            assert process.poll() is None, (folder / "mlflow.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "mlflow server did not start in 180 s"
             time.sleep(0.5)
-        yield Server(uri, password, folder, mlflow.pid)
+        yield Server(uri, postgres.password, folder, process.pid)
     finally:
-        if mlflow is not None:
-            os.killpg(mlflow.pid, signal.SIGTERM)
-            mlflow.wait(timeout=30)
-        subprocess.run(
-            as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
-            capture_output=True,
-            check=False,
-        )
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(postgres: Postgres) -> Iterator[Server]:
+    artifacts = Path(tempfile.mkdtemp(prefix="groombench-artifacts-"))
+    with mlflow_server(postgres, "mlflow", str(artifacts)) as running:
+        yield running
+    shutil.rmtree(artifacts, ignore_errors=True)
 
 
 def groombench(tmp: Path, *args: str) -> subprocess.Popen[str]:
@@ -261,3 +259,58 @@ def test_an_unknown_run_is_one_line(server: Server, tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "cannot read the run" in done.stderr
+
+
+def test_artifacts_go_to_an_s3_compatible_store(postgres: Postgres, tmp_path: Path) -> None:
+    """moto's S3 server on 127.0.0.1 as the artifact store; its keys stay in the environment."""
+    pytest.importorskip("moto")
+    import boto3
+
+    port = free_port()
+    moto = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    key, secret = "groombench-test", secrets.token_hex(16)
+    s3_env = {
+        "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    try:
+        s3 = boto3.client(
+            "s3", endpoint_url=s3_env["MLFLOW_S3_ENDPOINT_URL"], aws_access_key_id=key,
+            aws_secret_access_key=secret, region_name="us-east-1",
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                s3.create_bucket(Bucket="runs")
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "moto did not start"
+                time.sleep(0.5)
+        with mlflow_server(postgres, "mlflow_s3", "s3://runs/mlflow", s3_env) as server:
+            job = groombench(
+                tmp_path,
+                "detector=lexicon",
+                "corpus.n_conversations=200",
+                f"tracking.uri={server.uri}",
+                "runner.progress=false",
+                "audit.n_resamples=200",
+                "audit.reliability_sample=0",
+            )
+            output = job.communicate(timeout=600)[0]
+            assert job.returncode == 0, output[-3000:]
+            log = (server.folder / "mlflow.log").read_text(errors="replace")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="runs").get("Contents", [])]
+        assert any(k.endswith("/results.json") for k in keys)
+        assert any(k.endswith("/report/report.html") for k in keys)
+        # The client needs no storage credentials (the server proxies), and prints none.
+        assert secret not in output and secret not in log
+    finally:
+        os.killpg(moto.pid, signal.SIGTERM)
+        moto.wait(timeout=30)
