@@ -112,7 +112,7 @@ pre{background:#f4f4f4;padding:.7rem;overflow-x:auto;font-size:.8rem;white-space
 .warn{background:#fff3cd;border-left:4px solid #d39e00;padding:.5rem .8rem}
 .meta{color:#555;font-size:.9rem}figure{margin:.5rem 0 1rem}
 figcaption{font-size:.8rem;color:#555}img{max-width:100%;height:auto}
-ol.toc{columns:2;font-size:.9rem}
+ol.toc{columns:2;font-size:.9rem}.wide{overflow-x:auto;max-width:100%}
 """
 
 
@@ -128,7 +128,9 @@ def _html_block(block: Block) -> str:
         body = "".join(
             "<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in block.rows
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        # A wide table (the perturbation families') scrolls inside the page, never past it.
+        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return f'<div class="wide">{table}</div>'
     if block.kind == "list":
         return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in block.items) + "</ul>"
     if block.kind == "pre":
