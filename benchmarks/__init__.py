@@ -36,6 +36,9 @@ _EXPORTS = {
     "audit_run": "benchmarks.audit.job",
     "AuditSettings": "benchmarks.audit.settings",
     "export_leaderboard": "benchmarks.leaderboard",
+    "load_groomcheck": "benchmarks.corpora.groomcheck",
+    "PerturbSettings": "benchmarks.robustness.settings",
+    "measure_robustness": "benchmarks.robustness.suite",
 }
 
 __all__ = sorted(_EXPORTS)

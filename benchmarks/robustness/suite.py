@@ -157,6 +157,10 @@ def measure(
     return Robustness(summary=summary, metrics=metrics)
 
 
+#: The public name (``from benchmarks import measure_robustness``).
+measure_robustness = measure
+
+
 def definitions() -> dict[str, str]:
     """How every robustness and GroomCheck number is computed."""
     return dict(DEFINITIONS)
