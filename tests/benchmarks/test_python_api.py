@@ -32,3 +32,31 @@ def test_a_notebook_gets_intervals_and_the_report_card(tmp_path: Path) -> None:
             tmp_path / "again",
             settings=AuditSettings(n_resamples=50, calibration_split="validation"),
         )
+
+
+def test_groomcheck_and_robustness_from_python() -> None:
+    from benchmarks import (
+        PerturbSettings,
+        RunnerConfig,
+        ThresholdPolicy,
+        evaluate_detector,
+        load_groomcheck,
+        measure_robustness,
+    )
+    from detectors.classical.lexicon import LexiconDetector
+
+    suite = load_groomcheck(cases_per_test=2)
+    runner = RunnerConfig(progress=False)
+    clean = evaluate_detector(LexiconDetector(), suite, split="test", runner=runner)
+    found = measure_robustness(
+        LexiconDetector(),
+        suite.split("test"),
+        clean.traces,
+        ThresholdPolicy(),
+        runner,
+        PerturbSettings(("leetspeak",), n_resamples=200),
+    )
+    assert found is not None
+    assert set(found.summary["families"]) == {"leetspeak"}
+    assert found.summary["groomcheck"]["n_cases"] == 60
+    assert 0.0 <= found.metrics["groomcheck.mean_failure_rate"] <= 1.0
