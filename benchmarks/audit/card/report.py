@@ -22,12 +22,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from benchmarks.audit.card.blocks import Block as Block
+from benchmarks.audit.card.blocks import Section as Section
+from benchmarks.audit.card.blocks import fmt as fmt
 from benchmarks.audit.card.model import CARD_SCHEMA_VERSION as CARD_SCHEMA_VERSION
 from benchmarks.audit.card.model import ReportCard as ReportCard
 from benchmarks.audit.card.sections import SECTION_TITLES as SECTION_TITLES
-from benchmarks.audit.card.sections import Block as Block
-from benchmarks.audit.card.sections import Section as Section
-from benchmarks.audit.card.sections import fmt as fmt
 from benchmarks.audit.card.sections import section_titles as section_titles
 from benchmarks.audit.card.sections import sections as sections
 
