@@ -181,6 +181,7 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
             # remembered (a trace cached by conversation or by content) can be replayed.
             fresh=lambda: prepare_detector(plan, source, registered),
             train_split=plan.train_split,
+            scorer=backend_scorer(plan, detector, source, corpus, registered),
         )
     recheck = start_recheck(plan, evaluation, output_dir)
     if plan.protocol is not None:
@@ -235,6 +236,61 @@ def run_job(plan: JobPlan, output_dir: str | Path) -> Evaluation:
             tag_evaluation(plan.tracking.uri, run_id, registered)
         log.info("logged MLflow run %s to %s", run_id, tracking.public_uri(plan.tracking.uri))
     return evaluation
+
+
+def model_folder(
+    plan: JobPlan, detector: Detector, source: Corpus, registered: ResolvedModel | None
+) -> Path | None:
+    """The folder the run's trainable detector loaded its model from; None for the others."""
+    if not isinstance(detector, TrainableDetector):
+        return None
+    if registered is not None:
+        return registered.folder
+    explicit = plan.detector.get("model_path")
+    return Path(str(explicit)) if explicit else default_model_path(plan, detector, source)
+
+
+def backend_scorer(
+    plan: JobPlan,
+    detector: Detector,
+    source: Corpus,
+    corpus: Corpus,
+    registered: ResolvedModel | None,
+) -> Callable[[Any], Any] | None:
+    """Where the split is scored: None for this process, else the Ray backend's scorer."""
+    if plan.backend.name == "local":
+        return None
+    from dataclasses import asdict
+
+    from benchmarks.scaleout.ray_backend import scorer
+    from benchmarks.scaleout.recipe import DetectorRecipe
+
+    folder = model_folder(plan, detector, source, registered)
+    overrides = {"model_path": str(registered.folder)} if registered else {}
+    recipe = DetectorRecipe(
+        plan.detector.target,
+        plan.detector.arguments() | overrides,
+        None if folder is None else str(folder),
+    )
+    model_card = folder / "metadata.json" if folder else None
+    identity = {
+        "corpus": corpus.fingerprint,
+        "split": plan.split,
+        "detector": {"target": recipe.target, "arguments": plan.public_section("detector")},
+        "metadata": asdict(detector.metadata),
+        # A retrained model in the same folder must not be served old shards.
+        "model": model_card.read_text(encoding="utf-8")
+        if model_card and model_card.exists()
+        else None,
+        "runner": {k: v for k, v in asdict(plan.runner).items() if k != "progress"},
+    }
+    return scorer(
+        recipe,
+        plan.runner,
+        plan.backend.ray,
+        store_root=plan.paths.cache / "shards",
+        identity=identity,
+    )
 
 
 def training_source(plan: JobPlan, corpus: Corpus) -> Corpus:
@@ -328,7 +384,9 @@ def finish_recheck(
             "corpus_fingerprint": evaluation.result.corpus["fingerprint"],
             "predictions_sha256": predictions_sha256(evaluation.traces),
             # The settings, not where they ran: the run root is written as <root>.
-            "config_sha256": text_sha256(plan.config_text.replace(str(plan.paths.root), "<root>")),
+            "config_sha256": text_sha256(
+                plan.scoring_config_text().replace(str(plan.paths.root), "<root>")
+            ),
         },
     }
     result = replace(evaluation.result, reliability=record)

@@ -184,7 +184,9 @@ def recheck(
     for position, pick in enumerate(picks):
         n = len(checkpoints(len(pick.conversation), every))
         if n >= 2:
-            items.append((position, rng.randrange(1, n)))
+            # The cut is drawn per conversation, so a shard re-checks what the whole split would.
+            cut = random.Random(f"{seed}:{pick.conversation_id}").randrange(1, n)
+            items.append((position, cut))
         items.append((position, n))  # untruncated: a decoy and a determinism check
     rng.shuffle(items)
     prefixes = []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from datasets import Dataset
 
 from benchmarks.corpora.base import Corpus
 from benchmarks.errors import ConfigError
@@ -36,6 +38,16 @@ class Evaluation:
         self.traces.save_error_details(target / ERRORS_FILE)
         self.result.save(target)
         return target
+
+
+class ScoredElsewhere(Protocol):
+    """What a scorer that ran elsewhere returns: the traces and what scoring them spent."""
+
+    @property
+    def traces(self) -> Traces: ...
+
+    @property
+    def usage(self) -> Mapping[str, float]: ...
 
 
 class AllConversationsFailed(RuntimeError):
@@ -77,6 +89,7 @@ def evaluate_detector(
     training_ids: Collection[str] | None = None,
     fresh: Callable[[], Detector] | None = None,
     train_split: str | None = "train",
+    scorer: Callable[[Dataset], ScoredElsewhere] | None = None,
 ) -> Evaluation:
     """Stream ``corpus[split]`` through ``detector`` and compute every metric.
 
@@ -99,6 +112,9 @@ def evaluate_detector(
             mode), so that nothing the first remembered can be replayed.
         train_split: the split the shortcut audit's memorizer learns from (see
             :mod:`benchmarks.shortcuts`); None skips that baseline.
+        scorer: scores the split elsewhere and returns its traces in corpus order with what
+            its workers spent (the Ray backend, :mod:`benchmarks.scaleout`); None streams it
+            through ``detector`` here.
 
     Returns:
         The result and its traces.
@@ -118,7 +134,12 @@ def evaluate_detector(
             "anyway, flagged LEAKAGE)"
         )
     data = corpus.split(split)
-    traces = run(detector, data, runner, fresh=fresh)
+    if scorer is None:
+        traces = run(detector, data, runner, fresh=fresh)
+        usage = dict(detector.usage())
+    else:
+        elsewhere = scorer(data)
+        traces, usage = elsewhere.traces, dict(elsewhere.usage)
     if output_dir is not None:
         traces.save(Path(output_dir) / TRACES_FILE)
     metrics, definitions = score_traces(traces, policy, latency_p)
@@ -147,7 +168,7 @@ def evaluate_detector(
         definitions=definitions,
         metrics_config={"latency_p": latency_p},
         leakage=leaked,
-        usage=dict(detector.usage()),
+        usage=usage,
         guarantees=guarantees_of(detector, traces),
         notes=tuple(notes),
         software=software_versions(),

@@ -38,6 +38,7 @@ from benchmarks.audit.settings import AuditSettings
 from benchmarks.errors import ConfigError
 from benchmarks.robustness.settings import PerturbSettings
 from benchmarks.runner import RunnerConfig
+from benchmarks.backend import EXECUTION_KEYS, Backend
 from benchmarks.secrets import (
     REDACTED,
     SECRET_KEY,
@@ -142,6 +143,7 @@ class JobPlan:
             None.
         protocol: the official protocol's component, or None.
         runner: how conversations are streamed.
+        backend: where they are scored (``runner.backend``: this process, or shards on Ray).
         audit: how the run is audited.
         claim: the claim declared before the run, or None.
         perturb: the robustness run's settings (``perturb=``; no families = none).
@@ -175,6 +177,20 @@ class JobPlan:
     _public: Mapping[str, Any] = field(repr=False)
     train_corpus: Component | None = None
     perturb: PerturbSettings = field(default_factory=lambda: PerturbSettings())
+    backend: Backend = field(default_factory=Backend)
+
+    def scoring_config_text(self) -> str:
+        """The config as YAML without where it ran (``runner.backend``, ``runner.ray``).
+
+        What the reliability section hashes: the same settings scored on one machine or on a
+        Ray cluster give the same numbers, and so the same hash.
+        """
+        data = _plain(dict(self._public))
+        runner = data.get("runner")
+        if isinstance(runner, dict):
+            for key in EXECUTION_KEYS:
+                runner.pop(key, None)
+        return str(OmegaConf.to_yaml(OmegaConf.create(data)))
 
     def public_config(self) -> dict[str, Any]:
         """The resolved config without secrets, as plain data (MLflow params)."""
@@ -369,8 +385,10 @@ def build_plan(
     protocol_name = str(protocol.get("name", "none"))
     if protocol_name not in ("none", "pan12"):
         raise ConfigError(f"unknown protocol '{protocol_name}'; choose none or pan12")
+    runner_node = dict(data.get("runner") or {})
     try:
-        runner = RunnerConfig(**{k: v for k, v in (data.get("runner") or {}).items()})
+        backend = Backend.of(runner_node)
+        runner = RunnerConfig(**{k: v for k, v in runner_node.items() if k not in EXECUTION_KEYS})
     except (TypeError, ValueError) as error:
         raise ConfigError(f"runner: {error}") from None
     claim = claim_from(data.get("claim"), split)
@@ -396,6 +414,7 @@ def build_plan(
         policy=Component.of(data["policy"]),
         protocol=None if protocol_name == "none" else Component.of(protocol),
         runner=runner,
+        backend=backend,
         audit=audit_of(data.get("audit"), seed),
         claim=claim,
         tracking=tracking_of(cfg, paths),

@@ -16,15 +16,16 @@ written only to a local file, with secret values redacted.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
-import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 from datasets import Dataset
 from tqdm.auto import tqdm
 
@@ -103,9 +104,17 @@ def to_messages(raw: Sequence[dict[str, Any]]) -> tuple[Message, ...]:
     return tuple(Message(m["author"], m["text"] or "", m["time"], m["index"]) for m in raw)
 
 
-def _batches(dataset: Dataset, size: int) -> Iterator[dict[str, list[Any]]]:
-    columns = ["conversation_id", "messages", "label", "onset", "escalation"]
-    yield from dataset.select_columns(columns).iter(batch_size=size)
+#: The columns the runner reads: a shard sent to another process carries only these.
+COLUMNS = ("conversation_id", "messages", "label", "onset", "escalation")
+
+
+def _batches(dataset: Dataset | pa.Table, size: int) -> Iterator[dict[str, list[Any]]]:
+    if isinstance(dataset, pa.Table):
+        # A shard shipped to a worker: the same rows as Python objects, in the same batches.
+        for start in range(0, dataset.num_rows, size):
+            yield dataset.slice(start, size).select(list(COLUMNS)).to_pydict()
+        return
+    yield from dataset.select_columns(list(COLUMNS)).iter(batch_size=size)
 
 
 def _score_batch(
@@ -146,19 +155,26 @@ def _minutes(conversation: Sequence[Message], points: Sequence[int]) -> list[flo
 
 def run(
     detector: Detector,
-    dataset: Dataset,
+    dataset: Dataset | pa.Table,
     config: RunnerConfig | None = None,
     *,
     fresh: Callable[[], Detector] | None = None,
+    picks: Collection[str] | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> Traces:
     """Stream ``dataset`` through ``detector``; return the traces of every conversation.
 
     Args:
         detector: the detector.
-        dataset: a corpus split.
+        dataset: a corpus split (or a shard of one, as an Arrow table of :data:`COLUMNS`).
         config: batching, checkpoints, causality mode and sampling, progress.
         fresh: builds a second instance of the detector for the fast mode's re-check (so that
             nothing it remembered from the first pass can be replayed); None reuses it.
+        picks: the conversation ids the fast mode re-checks; None draws them from this
+            dataset's ids (:func:`causality_picks`). A shard gets the whole split's picks, so
+            that the sample does not depend on how the split was cut.
+        on_batch: called with the number of conversations after each batch (progress of a
+            shard scored in another process).
 
     Raises:
         CausalityError: a re-checked score moved (fast mode).
@@ -172,8 +188,13 @@ def run(
             build, window = fresh, config.window
             fresh = lambda: WindowedDetector(build(), window)  # noqa: E731
     trusted = getattr(detector, "trusted", True)
-    sampled = _causality_picks(len(dataset), config) if mode == "fast" else set()
-    picks: list[Pick] = []
+    if mode != "fast":
+        sampled: Collection[str] = frozenset()
+    elif picks is None:
+        sampled = causality_picks(dataset_ids(dataset), config)
+    else:
+        sampled = frozenset(picks)
+    chosen: list[Pick] = []
     rows: list[TraceRow] = []
     details: list[tuple[str, str]] = []
     bar = tqdm(
@@ -199,8 +220,8 @@ def run(
             scores = [] if isinstance(result, tuple) else result
             if isinstance(result, tuple):
                 details.append((batch["conversation_id"][i], f"{result[0]}: {result[1]}"))
-            elif len(rows) in sampled:
-                picks.append(Pick(conversation, tuple(scores), str(batch["conversation_id"][i])))
+            elif str(batch["conversation_id"][i]) in sampled:
+                chosen.append(Pick(conversation, tuple(scores), str(batch["conversation_id"][i])))
             rows.append(
                 TraceRow(
                     conversation_id=batch["conversation_id"][i],
@@ -216,13 +237,15 @@ def run(
                 )
             )
         bar.update(len(conversations))
+        if on_batch is not None:
+            on_batch(len(conversations))
     bar.close()
     if mode == "strict":
         record = CausalityRecord(mode="strict", checked=sum(1 for r in rows if r.error is None))
     else:
         record = recheck(
             detector,
-            picks,
+            chosen,
             config.every,
             config.seed,
             fresh=fresh,
@@ -249,9 +272,37 @@ def run(
     return traces
 
 
-def _causality_picks(n: int, config: RunnerConfig) -> set[int]:
-    """Positions (in corpus order) of the conversations whose causality is re-checked."""
+def dataset_ids(dataset: Dataset | pa.Table) -> list[str]:
+    """The conversation ids of a split (or shard), in its order."""
+    if isinstance(dataset, pa.Table):
+        return [str(i) for i in dataset.column("conversation_id").to_pylist()]
+    return [str(i) for i in dataset["conversation_id"]]
+
+
+def pick_rank(seed: int, conversation_id: str) -> str:
+    """Where a conversation ranks in the seeded draw of the causality sample.
+
+    The draw ranks ids by a keyed hash, never by position, so that the same conversations are
+    re-checked however the split is cut into shards or ordered.
+
+    Examples:
+        >>> pick_rank(0, "c1") == pick_rank(0, "c1"), pick_rank(0, "c1") == pick_rank(1, "c1")
+        (True, False)
+    """
+    return hashlib.sha256(f"{seed}\x00{conversation_id}".encode()).hexdigest()
+
+
+def causality_picks(ids: Sequence[str], config: RunnerConfig) -> frozenset[str]:
+    """The ids of the conversations whose causality the fast mode re-checks.
+
+    Examples:
+        >>> config = RunnerConfig(causality_sample=0.5, causality_min=1)
+        >>> picks = causality_picks([f"c{i}" for i in range(10)], config)
+        >>> len(picks), picks == causality_picks([f"c{i}" for i in range(9, -1, -1)], config)
+        (5, True)
+    """
+    n = len(ids)
     if not config.causality_sample or n == 0:
-        return set()
+        return frozenset()
     size = min(n, max(config.causality_min, math.ceil(config.causality_sample * n)))
-    return set(random.Random(config.seed + 1).sample(range(n), size))
+    return frozenset(sorted(ids, key=lambda i: pick_rank(config.seed + 1, i))[:size])

@@ -289,9 +289,22 @@ def _normalise(matrix: Any) -> Any:
 
 
 def _running_within(values: NDArray[np.float64], lengths: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Cumulative sums that restart at each conversation boundary."""
-    total = np.cumsum(values)
-    starts = np.cumsum(lengths) - lengths
-    offsets = np.repeat(np.where(starts > 0, total[np.maximum(starts - 1, 0)], 0.0), lengths)
-    offsets[np.repeat(starts == 0, lengths)] = 0.0
-    return np.asarray(total - offsets, dtype=np.float64)
+    """Cumulative sums that restart at each conversation boundary.
+
+    Each conversation's sums are taken over its own values only: one running total over the
+    batch, less an offset, would round differently with other neighbours, so a conversation's
+    score would depend on what it was batched (or sharded) with.
+
+    Examples:
+        >>> values = np.array([0.1, 0.2, 0.3, 1e16, 0.1, 0.2])
+        >>> a = _running_within(values, np.array([3, 1, 2]))
+        >>> b = _running_within(values[4:], np.array([2]))
+        >>> bool((a[4:] == b).all())
+        True
+    """
+    out = np.empty_like(values, dtype=np.float64)
+    start = 0
+    for length in lengths.tolist():
+        np.cumsum(values[start : start + length], out=out[start : start + length])
+        start += length
+    return out
