@@ -44,8 +44,39 @@ def launch_id() -> str:
     return os.environ[LAUNCH_ENV]
 
 
+#: What a job started on another machine's process (a Ray cluster's worker) needs from this
+#: shell to write where this launch writes (the sweep's parent run is added): never a secret.
+FORWARDED_ENV = ("MLFLOW_TRACKING_URI", "HF_HUB_OFFLINE")
+
+
+def job_env(root: str) -> dict[str, str]:
+    """The environment a sweep's jobs get on a cluster (``hydra/launcher=ray``'s runtime env).
+
+    The run root made absolute here, this launch's id (so every job writes into this sweep's
+    folder), the sweep's parent run and :data:`FORWARDED_ENV` where set. A tracking URI that carries credentials is
+    not forwarded (Ray keeps a job's runtime env in its metadata): set it on the nodes.
+    """
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from benchmarks.tracking import PARENT_RUN_ENV
+
+    env = {"GROOMBENCH_HOME": str(Path(root).absolute()), LAUNCH_ENV: launch_id()}
+    for name in (*FORWARDED_ENV, PARENT_RUN_ENV):
+        value = os.environ.get(name)
+        if not value:
+            continue
+        if name == "MLFLOW_TRACKING_URI" and "@" in urlsplit(value).netloc:
+            log.warning("MLFLOW_TRACKING_URI carries credentials: set it on the Ray nodes")
+            continue
+        env[name] = value
+    return env
+
+
 if not OmegaConf.has_resolver("gb.launch"):
     OmegaConf.register_new_resolver("gb.launch", launch_id)
+if not OmegaConf.has_resolver("gb.job_env"):
+    OmegaConf.register_new_resolver("gb.job_env", job_env)
 
 
 def _output_dir() -> str:
