@@ -54,10 +54,21 @@ class Scored:
         usage: the workers' usage counters added up over the shards scored in this run; the
             shards reused from an earlier run add only their ``cost_total`` (what their inputs
             cost when they were bought), as a resumed local run's cache hits would.
+        shards: what the driver recorded of each shard scored in this run (node, process,
+            conversations, start and end).
     """
 
     traces: Traces
     usage: dict[str, float] = field(default_factory=dict)
+    shards: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def scoring_seconds(self) -> float:
+        """From the first shard's start to the last one's end, on the workers' clocks (0 when
+        every shard was reused): the scoring time, without Ray's start or the detector's load."""
+        if not self.shards:
+            return 0.0
+        return max(s["finished"] for s in self.shards) - min(s["started"] for s in self.shards)
 
 
 def _ray(settings: RaySettings) -> tuple[Any, bool]:
@@ -124,7 +135,7 @@ def _actor_classes(ray: Any) -> tuple[Any, Any]:
             picks: frozenset[str],
             progress: Any,
         ) -> tuple[int, Traces, dict[str, Any]]:
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             spent_before = dict(self.detector.usage())
             traces = run(
                 self.detector,
@@ -140,6 +151,8 @@ def _actor_classes(ray: Any) -> tuple[Any, Any]:
                 "pid": os.getpid(),
                 "conversations": table.num_rows,
                 "seconds": round(time.perf_counter() - started, 3),
+                "started": wall,
+                "finished": time.time(),
                 # What this shard spent (requests, calls, cost ...): the driver adds them up.
                 "usage": {
                     k: float(v) - float(spent_before.get(k, 0.0))
@@ -205,6 +218,7 @@ def _score(
     )
     done: dict[int, Traces] = {}
     usage: dict[str, float] = {}
+    infos: list[dict[str, Any]] = []
     if store is not None and settings.resume:
         for index in store.finished():
             done[index] = store.read(index)
@@ -242,12 +256,20 @@ def _score(
             show=config.progress,
             workers=workers,
             usage=usage,
+            infos=infos,
         )
     shards = [done[i] for i in range(n_shards)]
     traces = merge(
         shards, ids, max_unchecked=config.max_unchecked, allow_unverified=config.allow_unverified
     )
-    return Scored(traces, usage)
+    if infos:
+        log.info(
+            "scored %d shard(s) on %d node(s) in %.1f s",
+            len(infos),
+            len({i["node"] for i in infos}),
+            max(i["finished"] for i in infos) - min(i["started"] for i in infos),
+        )
+    return Scored(traces, usage, infos)
 
 
 def _columns(dataset: Dataset) -> pa.Table:
@@ -273,6 +295,7 @@ def _run_shards(
     show: bool,
     workers: int,
     usage: dict[str, float],
+    infos: list[dict[str, Any]],
 ) -> None:
     progress_cls, worker_cls = _actor_classes(ray)
     progress = progress_cls.remote()
@@ -320,6 +343,7 @@ def _run_shards(
                 if store is not None:
                     store.write(index, traces, info)
                 done[index] = traces
+                infos.append({"index": index, **info})
                 for key, value in info.get("usage", {}).items():
                     usage[key] = usage.get(key, 0.0) + value
                 if queue and not failures:
