@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -100,8 +101,14 @@ class RunnerConfig:
 
 
 def to_messages(raw: Sequence[dict[str, Any]]) -> tuple[Message, ...]:
-    """Turn schema message dicts into the SDK's frozen messages."""
-    return tuple(Message(m["author"], m["text"] or "", m["time"], m["index"]) for m in raw)
+    """Turn schema message dicts into the SDK's frozen messages.
+
+    Author ids are interned: a conversation's two or three authors are then two or three
+    strings, not one per message (about 90 MB over a PAN12-sized training split).
+    """
+    return tuple(
+        Message(sys.intern(m["author"]), m["text"] or "", m["time"], m["index"]) for m in raw
+    )
 
 
 #: The columns the runner reads: a shard sent to another process carries only these.

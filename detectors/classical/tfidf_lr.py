@@ -109,14 +109,16 @@ class TfidfLRDetector(TrainableDetector):
         del message_labels
         from sklearn.linear_model import LogisticRegression
 
-        texts = [m.text for c in conversations for m in c]
-        owner = np.repeat(np.arange(len(conversations)), [len(c) for c in conversations])
-        vectorizer = self._make_vectorizer()
-        per_message = vectorizer.fit_transform(texts).tocsr()
-        counts = _sum_rows_by(per_message, owner, len(conversations))
+        vocabulary = self._fit_vocabulary(conversations)
+        vectorizer = self._make_vectorizer(vocabulary)
+        counts = self._conversation_counts(vectorizer, conversations)
         df = np.bincount(counts.indices, minlength=counts.shape[1])
         idf = np.log((1.0 + len(conversations)) / (1.0 + df)) + 1.0
-        features = _normalise(counts.multiply(idf).tocsr())
+        # Scaled and normalised in place: at PAN12 scale each copy of this matrix is ~250 MB.
+        counts.sort_indices()  # the canonical order a copy would have: the same solver sums
+        counts.data *= idf[counts.indices]
+        features = _normalise(counts)
+        del counts
         model = LogisticRegression(
             C=float(self.params["C"]),
             class_weight="balanced",
@@ -126,12 +128,76 @@ class TfidfLRDetector(TrainableDetector):
         model.fit(features, np.asarray(labels))
         # Freeze the fitted vocabulary so transform() needs no refit and min_df no longer applies.
         self._set_model(
-            {str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
+            vocabulary,
             idf,
             np.asarray(model.coef_[0], dtype=np.float64),
             float(model.intercept_[0]),
         )
         self.metadata = self._metadata((trained_on,))
+
+    def _fit_vocabulary(self, conversations: Sequence[Conversation]) -> dict[str, int]:
+        """The vocabulary CountVectorizer's ``fit`` would keep, counted a chunk at a time.
+
+        A message is a document (for ``min_df``), as when the vectorizer is fitted on every
+        message at once; but only one chunk's message-by-n-gram matrix exists at a time (at
+        PAN12 scale the whole one took over a GiB). Terms are sorted, pruned by document
+        frequency and cut to ``max_features`` by total count exactly as scikit-learn's
+        ``_sort_features`` and ``_limit_features`` do, ties included, so the model is the same.
+        """
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        index: dict[str, int] = {}
+        tf: list[float] = []
+        df: list[int] = []
+        for part in _chunks(conversations):
+            texts = [m.text for c in part for m in c]
+            counter = CountVectorizer(
+                ngram_range=(1, int(self.params["ngram_max"])), dtype=np.float64
+            )
+            try:
+                matrix = counter.fit_transform(texts).tocsr()
+            except ValueError:  # no token in this chunk
+                continue
+            chunk_tf = np.asarray(matrix.sum(axis=0)).ravel()
+            chunk_df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+            for term, column in counter.vocabulary_.items():
+                at = index.setdefault(term, len(tf))
+                if at == len(tf):
+                    tf.append(0.0)
+                    df.append(0)
+                tf[at] += float(chunk_tf[column])
+                df[at] += int(chunk_df[column])
+        if not index:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        terms = sorted(index)
+        tfs = np.array([tf[index[t]] for t in terms], dtype=np.float64)
+        dfs = np.array([df[index[t]] for t in terms], dtype=np.int64)
+        mask = dfs >= int(self.params["min_df"])
+        limit = int(self.params["max_features"])
+        if mask.sum() > limit:
+            keep = (-tfs[mask]).argsort()[:limit]
+            limited = np.zeros(len(dfs), dtype=bool)
+            limited[np.where(mask)[0][keep]] = True
+            mask = limited
+        if not mask.any():
+            raise ValueError(
+                "After pruning, no terms remain. Try a lower min_df or a higher max_df."
+            )
+        kept = [t for t, k in zip(terms, mask.tolist(), strict=True) if k]
+        return {term: i for i, term in enumerate(kept)}
+
+    def _conversation_counts(self, vectorizer: Any, conversations: Sequence[Conversation]) -> Any:
+        """Each conversation's n-gram counts (the sum of its messages'), a chunk at a time."""
+        from scipy.sparse import csr_matrix, vstack
+
+        parts = []
+        for part in _chunks(conversations):
+            owner = np.repeat(np.arange(len(part)), [len(c) for c in part])
+            rows = vectorizer.transform([m.text for c in part for m in c]).tocsr()
+            parts.append(_sum_rows_by(rows, owner, len(part)))
+        if not parts:
+            return csr_matrix((0, len(vectorizer.vocabulary)), dtype=np.float64)
+        return vstack(parts, format="csr")
 
     def _set_model(
         self,
@@ -270,6 +336,15 @@ class _TfidfSession(Session):
     def score(self) -> float:
         z = (self._dot / math.sqrt(self._sq) if self._sq > 0 else 0.0) + self._d._bias
         return 1.0 / (1.0 + math.exp(-z))
+
+
+#: Conversations counted together while fitting: bounds the message-by-n-gram matrix.
+FIT_CHUNK = 4096
+
+
+def _chunks(conversations: Sequence[Conversation]) -> Any:
+    for start in range(0, len(conversations), FIT_CHUNK):
+        yield conversations[start : start + FIT_CHUNK]
 
 
 def _sum_rows_by(rows: Any, owner: NDArray[np.int64], n_groups: int) -> Any:

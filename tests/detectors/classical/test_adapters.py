@@ -79,6 +79,32 @@ def test_tfidf_learns_the_signal() -> None:
     assert min(pos) > max(neg)
 
 
+@pytest.mark.parametrize(("min_df", "max_features"), [(2, 200_000), (1, 40), (3, 25)])
+def test_tfidf_fits_in_chunks_the_vocabulary_scikit_learn_fits_at_once(
+    monkeypatch: pytest.MonkeyPatch, min_df: int, max_features: int
+) -> None:
+    """The chunked fit (bounded memory) keeps the very terms CountVectorizer would, in its
+    order: pruning by document frequency, the max_features cut by count, and its ties."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    import detectors.classical.tfidf_lr as tfidf
+
+    monkeypatch.setattr(tfidf, "FIT_CHUNK", 7)  # many chunks, a term split across them
+    rng = random.Random(3)
+    conversations = [neutral_conversation(rng) for _ in range(60)]
+    detector = TfidfLRDetector(min_df=min_df, max_features=max_features)
+    reference = CountVectorizer(ngram_range=(1, 2), min_df=min_df, max_features=max_features)
+    reference.fit([m.text for c in conversations for m in c])
+    expected = {str(k): int(v) for k, v in reference.vocabulary_.items()}
+    assert detector._fit_vocabulary(conversations) == expected
+    # And the conversations' counts are the sums over their messages.
+    vectorizer = detector._make_vectorizer(expected)
+    counts = detector._conversation_counts(vectorizer, conversations).toarray()
+    for row, conversation in zip(counts, conversations, strict=True):
+        whole = vectorizer.transform([m.text for m in conversation]).toarray().sum(axis=0)
+        assert (row == whole).all()
+
+
 def test_controls() -> None:
     conv = msgs("a", "b", "c")
     assert ConstantDetector(0.3).score_prefixes([conv]) == [[0.3, 0.3, 0.3]]
