@@ -53,8 +53,9 @@ def job_env(root: str) -> dict[str, str]:
     """The environment a sweep's jobs get on a cluster (``hydra/launcher=ray``'s runtime env).
 
     The run root made absolute here, this launch's id (so every job writes into this sweep's
-    folder), the sweep's parent run and :data:`FORWARDED_ENV` where set. A tracking URI that carries credentials is
-    not forwarded (Ray keeps a job's runtime env in its metadata): set it on the nodes.
+    folder), the sweep's parent run and :data:`FORWARDED_ENV` where set. A tracking URI that
+    carries credentials is not forwarded (Ray keeps a job's runtime env in its metadata): set
+    it on the nodes.
     """
     from pathlib import Path
     from urllib.parse import urlsplit

@@ -35,10 +35,10 @@ from omegaconf.errors import MissingMandatoryValue
 
 from benchmarks.audit.claims.claim import Claim, load_claim, validate_split, validate_unit
 from benchmarks.audit.settings import AuditSettings
+from benchmarks.backend import EXECUTION_KEYS, Backend
 from benchmarks.errors import ConfigError
 from benchmarks.robustness.settings import PerturbSettings
 from benchmarks.runner import RunnerConfig
-from benchmarks.backend import EXECUTION_KEYS, Backend
 from benchmarks.secrets import (
     REDACTED,
     SECRET_KEY,

@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ def compare(
 ) -> dict[str, Any]:
     messages = sum(len(m) for m in data["messages"])
     detector, build_s, _ = timed(recipe)
-    local, local_s, local_peak = timed(lambda: run(detector, data, config))
+    local, local_s, local_peak = timed(partial(run, detector, data, config))
     del detector
     settings = RaySettings(workers=workers, resume=False)
     on_ray, ray_s, ray_peak = timed(

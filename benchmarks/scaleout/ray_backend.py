@@ -29,9 +29,9 @@ import pyarrow as pa
 from datasets import Dataset
 from tqdm.auto import tqdm
 
+from benchmarks.backend import RaySettings
 from benchmarks.runner import COLUMNS, RunnerConfig, causality_picks, dataset_ids, run
 from benchmarks.scaleout.recipe import DetectorRecipe
-from benchmarks.backend import RaySettings
 from benchmarks.scaleout.shards import ShardStore, assign, merge, store_key
 from benchmarks.traces import Traces
 
