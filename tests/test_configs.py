@@ -84,3 +84,35 @@ def test_every_protocol_config_composes(name: str, tmp_path: Path) -> None:
         assert name == "none"
     else:
         assert build(plan.protocol).name == name
+
+
+@pytest.mark.parametrize(
+    ("launcher", "target"),
+    [
+        ("ray", "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"),
+        ("submitit_slurm", "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"),
+        ("submitit_local", "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"),
+    ],
+)
+def test_the_cluster_launchers_compose(
+    launcher: str, target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import benchmarks.cli  # noqa: F401  (registers gb.job_env)
+    from benchmarks.cli import LAUNCH_ENV
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://user:pw@mlflow.internal:5000")
+    monkeypatch.delenv(LAUNCH_ENV, raising=False)  # resolving sets it: undone after the test
+    with initialize_config_module("configs", version_base="1.3"):
+        cfg = compose(
+            "groombench",
+            overrides=[f"paths.root={tmp_path}", f"hydra/launcher={launcher}"],
+            return_hydra_config=True,
+        )
+    assert cfg.hydra.launcher._target_ == target
+    if launcher == "ray":
+        env = OmegaConf.to_container(cfg.hydra.launcher.ray.init.runtime_env, resolve=True)
+        assert isinstance(env, dict)
+        # What a cluster's worker needs to write into this sweep, and no credential.
+        assert env["env_vars"]["GROOMBENCH_HOME"] == str(tmp_path)
+        assert env["env_vars"][LAUNCH_ENV]
+        assert "MLFLOW_TRACKING_URI" not in env["env_vars"]
