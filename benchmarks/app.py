@@ -262,6 +262,7 @@ def backend_scorer(
         return None
     from dataclasses import asdict
 
+    from benchmarks.provenance import software_versions
     from benchmarks.scaleout.ray_backend import scorer
     from benchmarks.scaleout.recipe import DetectorRecipe
 
@@ -283,6 +284,8 @@ def backend_scorer(
         if model_card and model_card.exists()
         else None,
         "runner": {k: v for k, v in asdict(plan.runner).items() if k != "progress"},
+        # Another commit or package version may score differently: never mix their shards.
+        "software": software_versions(),
     }
     return scorer(
         recipe,

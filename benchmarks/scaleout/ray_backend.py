@@ -68,7 +68,8 @@ class Scored:
         every shard was reused): the scoring time, without Ray's start or the detector's load."""
         if not self.shards:
             return 0.0
-        return max(s["finished"] for s in self.shards) - min(s["started"] for s in self.shards)
+        finished = max(float(s["finished"]) for s in self.shards)
+        return finished - min(float(s["started"]) for s in self.shards)
 
 
 def _ray(settings: RaySettings) -> tuple[Any, bool]:
