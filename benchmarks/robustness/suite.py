@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset
 
@@ -139,7 +140,7 @@ def measure(
             copy, changed = perturbed_split(
                 data, family, mode=settings.authors, rate=settings.rate, seed=settings.seed
             )
-            traces = run(detector, copy, runner, fresh=fresh)
+            traces = rescore_changed(detector, copy, changed, clean, runner, fresh)
         other = decisions(traces, policy)
         entry = _family(base, other, labels, changed, clean, traces, policy, clusters, settings)
         summary["families"][family] = entry
@@ -169,6 +170,37 @@ measure_robustness = measure
 def definitions() -> dict[str, str]:
     """How every robustness and GroomCheck number is computed."""
     return dict(DEFINITIONS)
+
+
+def rescore_changed(
+    detector: Detector,
+    copy: Dataset,
+    changed: list[bool],
+    clean: Traces,
+    runner: RunnerConfig,
+    fresh: Callable[[], Detector] | None,
+) -> Traces:
+    """The perturbed split's traces: only the conversations the family changed are scored.
+
+    A conversation whose text did not change is the clean one: its clean trace stands (it is
+    counted as filtered, never as a pass), and scoring it again would only cost time (or, for a
+    paid detector, money).
+    """
+    positions = [i for i, c in enumerate(changed) if c]
+    if not positions:
+        return Traces(clean.table, clean.error_details, {})
+    scored = run(detector, copy.select(positions), runner, fresh=fresh)
+    index = list(range(len(clean)))
+    for k, i in enumerate(positions):
+        index[i] = len(clean) + k
+    table = pa.concat_tables([clean.table, scored.table]).take(pa.array(index, type=pa.int64()))
+    redone = {str(i) for i in scored.column("conversation_id")}
+    order = {cid: n for n, cid in enumerate(clean.column("conversation_id"))}
+    details = sorted(
+        [d for d in clean.error_details if d[0] not in redone] + list(scored.error_details),
+        key=lambda d: order.get(d[0], -1),
+    )
+    return Traces(table.combine_chunks(), tuple(details), scored.causality)
 
 
 def _check_order(data: Dataset, traces: Traces) -> None:

@@ -117,6 +117,44 @@ def test_unchanged_conversations_are_filtered_never_passes() -> None:
     assert found.metrics["robustness.platform_names.flip_rate_pos"] is None
 
 
+class Counting(Keyword):
+    """Counts every conversation it is asked about, whole or as a prefix."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def score(self, conversations: Sequence[Conversation]) -> list[float]:
+        self.asked += [" | ".join(m.text for m in c) for c in conversations]
+        return super().score(conversations)
+
+
+def test_only_the_conversations_a_family_changed_are_scored_again() -> None:
+    # leetspeak at rate 1 rewrites every word it can: the positives change; the negatives,
+    # whose messages are all empty here, cannot, and are never sent to the detector again.
+    base = corpus()
+
+    def silent_negatives(record: dict) -> dict:
+        if record["label"]:
+            return record
+        return record | {"messages": [dict(m) | {"text": ""} for m in record["messages"]]}
+
+    data = Corpus(base.info, base.dataset.map(silent_negatives), base.fingerprint)
+    detector = Counting()
+    runner = RunnerConfig(progress=False, causality_sample=0.0)
+    clean = evaluate_detector(detector, data, runner=runner, train_split=None).traces
+    detector.asked.clear()
+    settings = PerturbSettings(("leetspeak",), rate=1.0, n_resamples=200)
+    found = measure(detector, data.split("test"), clean, ThresholdPolicy(), runner, settings)
+    assert found is not None
+    family = found.summary["families"]["leetspeak"]
+    assert family["n_changed"] == 20 and family["negatives"]["n_filtered"] == 20
+    # The 20 changed positives' three prefixes each; no silent negative (no re-check sample).
+    assert len(detector.asked) == 60
+    assert all(asked.startswith("h3ll0") for asked in detector.asked)
+    assert family["negatives"]["failures"] == 0 and family["positives"]["failures"] == 20
+
+
 def test_a_detector_that_fails_on_perturbed_text_is_counted_as_errors() -> None:
     # leetspeak turns "boom" (in no clean text) ... the clean run never fails; the perturbed
     # one fails where "b00m" appears.
