@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -263,7 +264,7 @@ def backend_scorer(
     from dataclasses import asdict
 
     from benchmarks.provenance import software_versions
-    from benchmarks.scaleout.ray_backend import scorer
+    from benchmarks.scaleout.ray_backend import score_on_ray
     from benchmarks.scaleout.recipe import DetectorRecipe
 
     folder = model_folder(plan, detector, source, registered)
@@ -287,10 +288,11 @@ def backend_scorer(
         # Another commit or package version may score differently: never mix their shards.
         "software": software_versions(),
     }
-    return scorer(
+    return partial(
+        score_on_ray,
         recipe,
-        plan.runner,
-        plan.backend.ray,
+        config=plan.runner,
+        settings=plan.backend.ray,
         store_root=plan.paths.cache / "shards",
         identity=identity,
     )

@@ -46,6 +46,15 @@ class CausalityUnverified(ConfigError):
     """Too many causality re-checks could not run: the run's causality is unverified."""
 
 
+def unverified_message(unchecked: int, sampled: int, why: str) -> str:
+    """What to do when too many re-checks could not run (one process, or a sharded split)."""
+    return (
+        f"{unchecked} of {sampled} causality re-checks could not run ({why}): the run's "
+        "causality is unverified; fix the detector, use runner.causality=strict (causal by "
+        "construction), or set runner.allow_unverified=true to report the run marked UNVERIFIED"
+    )
+
+
 @dataclass(frozen=True)
 class CausalityRecord:
     """How causality was guaranteed or checked in one run (in results, MLflow, the card).
@@ -256,9 +265,6 @@ def recheck(
     if not record.verified and not allow_unverified:
         kinds = ", ".join(f"{k} x{n}" for k, n in unchecked.most_common())
         raise CausalityUnverified(
-            f"{len(bad)} of {len(picks)} causality re-checks of detector '{name}' could not run "
-            f"({kinds}): its causality is unverified; fix the detector, use "
-            "runner.causality=strict (causal by construction), or set "
-            "runner.allow_unverified=true to report the run marked UNVERIFIED"
+            unverified_message(len(bad), len(picks), f"detector '{name}' raised {kinds}")
         )
     return record

@@ -97,19 +97,23 @@ class Traces:
         table = pa.Table.from_pylist([asdict(r) for r in rows], schema=SCHEMA)
         return cls(table, tuple(error_details), dict(causality or {}))
 
+    def error_lines(self) -> str:
+        """The failures' messages as JSON lines, secret values redacted (local files only)."""
+        from benchmarks.secrets import redact, secret_values
+
+        values = secret_values()
+        return "".join(
+            json.dumps({"conversation_id": cid, "error": redact(message, values)}) + "\n"
+            for cid, message in self.error_details
+        )
+
     def save_error_details(self, path: str | Path) -> Path | None:
         """Write the failures' messages, secret values redacted, to a local JSONL file."""
         if not self.error_details:
             return None
-        from benchmarks.secrets import redact, secret_values
-
-        values = secret_values()
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("w", encoding="utf-8") as handle:
-            for conversation_id, message in self.error_details:
-                record = {"conversation_id": conversation_id, "error": redact(message, values)}
-                handle.write(json.dumps(record) + "\n")
+        target.write_text(self.error_lines(), encoding="utf-8")
         return target
 
     @classmethod

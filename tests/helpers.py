@@ -140,3 +140,21 @@ def cli(tmp_path: Path, *args: str, script: str = "groombench") -> subprocess.Co
         timeout=300,
         check=False,
     )
+
+
+def one_parent_sweep(store: Path, detectors: list[str]) -> str:
+    """Check a sweep logged to ``store`` as one parent run and one FINISHED child per detector
+    under it; return the parent's run id."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{store}")
+    experiment = client.get_experiment_by_name("groombench")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    children = [r for r in runs if "groombench.detector" in r.data.tags]
+    parents = [r for r in runs if "groombench.detector" not in r.data.tags]
+    assert len(parents) == 1 and len(children) == len(detectors)
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+    assert all(r.info.status == "FINISHED" for r in runs)
+    assert sorted(r.data.tags["groombench.detector"] for r in children) == sorted(detectors)
+    return str(parents[0].info.run_id)

@@ -20,7 +20,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,9 @@ class Scored:
         return finished - min(float(s["started"]) for s in self.shards)
 
 
-def _ray(settings: RaySettings) -> tuple[Any, bool]:
-    """Import Ray and connect (or start a local Ray); return it and whether we started it."""
+@contextmanager
+def _connected(settings: RaySettings) -> Iterator[Any]:
+    """Ray, connected to ``runner.ray.address`` (or a local Ray started for this run only)."""
     if settings.address is None:
         # Must be set before Ray is imported: its constants are read at import time.
         os.environ.setdefault(LOOPBACK_ENV, "0")
@@ -85,18 +87,19 @@ def _ray(settings: RaySettings) -> tuple[Any, bool]:
         raise ConfigError(
             "runner.backend=ray needs Ray, which is not installed: pip install -e '.[ray]'"
         ) from None
-    if ray.is_initialized():
-        return ray, False
+    if ray.is_initialized():  # a caller's Ray (a notebook, a test): joined, left running
+        yield ray
+        return
     options: dict[str, Any] = {
         "include_dashboard": False,
         "log_to_driver": True,
         "configure_logging": False,
     }
-    if settings.address is not None:
-        ray.init(address=settings.address, **options)
-    else:
-        ray.init(**options)
-    return ray, True
+    ray.init(address=settings.address, **options)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
 
 
 def worker_count(ray: Any, settings: RaySettings) -> int:
@@ -191,86 +194,73 @@ def score_on_ray(
         MergeError: the shards do not cover the split exactly once.
         CausalityError: a re-checked score moved (fast mode).
     """
-    ray, started = _ray(settings)
-    try:
-        return _score(ray, recipe, dataset, config, settings, store_root, identity)
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def _score(
-    ray: Any,
-    recipe: DetectorRecipe,
-    dataset: Dataset,
-    config: RunnerConfig,
-    settings: RaySettings,
-    store_root: Path | None,
-    identity: Mapping[str, Any],
-) -> Scored:
-    workers = worker_count(ray, settings)
-    n_shards = settings.shards or workers
-    ids = dataset_ids(dataset)
-    parts = assign(ids, n_shards)
-    store = (
-        None
-        if store_root is None
-        else ShardStore(store_root / store_key({**identity, "n_shards": n_shards}), n_shards)
-    )
-    done: dict[int, Traces] = {}
-    usage: dict[str, float] = {}
-    infos: list[dict[str, Any]] = []
-    if store is not None and settings.resume:
-        for index in store.finished():
-            done[index] = store.read(index)
-            bought = store.info(index).get("usage", {}).get("cost_total")
-            if bought is not None:
-                usage["cost_total"] = usage.get("cost_total", 0.0) + float(bought)
-        if done:
-            log.warning(
-                "resuming: %d of %d shard(s) (%d conversations) already scored in %s",
-                len(done),
-                n_shards,
-                sum(len(t) for t in done.values()),
-                store.folder,
+    with _connected(settings) as ray:
+        workers = worker_count(ray, settings)
+        n_shards = settings.shards or workers
+        ids = dataset_ids(dataset)
+        parts = assign(ids, n_shards)
+        store = (
+            None
+            if store_root is None
+            else ShardStore(store_root / store_key({**identity, "n_shards": n_shards}), n_shards)
+        )
+        done: dict[int, Traces] = {}
+        usage: dict[str, float] = {}
+        infos: list[dict[str, Any]] = []
+        if store is not None and settings.resume:
+            for index in store.finished():
+                done[index], info = store.read(index)
+                bought = info.get("usage", {}).get("cost_total")
+                if bought is not None:
+                    usage["cost_total"] = usage.get("cost_total", 0.0) + float(bought)
+            if done:
+                log.warning(
+                    "resuming: %d of %d shard(s) (%d conversations) already scored in %s",
+                    len(done),
+                    n_shards,
+                    sum(len(t) for t in done.values()),
+                    store.folder,
+                )
+        todo = [i for i in range(n_shards) if i not in done and parts[i]]
+        for index in range(n_shards):
+            if not parts[index] and index not in done:
+                done[index] = Traces.from_rows([], causality={})
+        if todo:
+            table = _columns(dataset)
+            picks = causality_picks(ids, config)
+            shard_config = replace(config, progress=False, allow_unverified=True, max_unchecked=1.0)
+            _run_shards(
+                ray,
+                recipe,
+                table,
+                parts,
+                todo,
+                shard_config,
+                picks,
+                settings,
+                store,
+                done,
+                total=len(ids),
+                show=config.progress,
+                workers=workers,
+                usage=usage,
+                infos=infos,
             )
-    todo = [i for i in range(n_shards) if i not in done and parts[i]]
-    for index in range(n_shards):
-        if not parts[index] and index not in done:
-            done[index] = Traces.from_rows([], causality={})
-    if todo:
-        table = _columns(dataset)
-        picks = causality_picks(ids, config)
-        shard_config = replace(config, progress=False, allow_unverified=True, max_unchecked=1.0)
-        _run_shards(
-            ray,
-            recipe,
-            table,
-            parts,
-            todo,
-            shard_config,
-            picks,
-            settings,
-            store,
-            done,
-            total=len(ids),
-            show=config.progress,
-            workers=workers,
-            usage=usage,
-            infos=infos,
+        shards = [done[i] for i in range(n_shards)]
+        traces = merge(
+            shards,
+            ids,
+            max_unchecked=config.max_unchecked,
+            allow_unverified=config.allow_unverified,
         )
-    shards = [done[i] for i in range(n_shards)]
-    traces = merge(
-        shards, ids, max_unchecked=config.max_unchecked, allow_unverified=config.allow_unverified
-    )
-    if infos:
-        log.info(
-            "scored %d shard(s) on %d node(s) in %.1f s",
-            len(infos),
-            len({i["node"] for i in infos}),
-            max(i["finished"] for i in infos) - min(i["started"] for i in infos),
-        )
-    return Scored(traces, usage, infos)
+        if infos:
+            log.info(
+                "scored %d shard(s) on %d node(s) in %.1f s",
+                len(infos),
+                len({i["node"] for i in infos}),
+                max(i["finished"] for i in infos) - min(i["started"] for i in infos),
+            )
+        return Scored(traces, usage, infos)
 
 
 def _columns(dataset: Dataset) -> pa.Table:
@@ -370,21 +360,3 @@ def _cause(error: BaseException) -> BaseException:
     """The exception a worker raised, unwrapped from Ray's task error."""
     cause = getattr(error, "cause", None)
     return cause if isinstance(cause, BaseException) else error
-
-
-def scorer(
-    recipe: DetectorRecipe,
-    config: RunnerConfig,
-    settings: RaySettings,
-    *,
-    store_root: Path | None,
-    identity: Mapping[str, Any],
-) -> Callable[[Dataset], Scored]:
-    """The evaluation's scoring step on Ray (:func:`benchmarks.evaluation.evaluate_detector`)."""
-
-    def score(dataset: Dataset) -> Scored:
-        return score_on_ray(
-            recipe, dataset, config, settings, store_root=store_root, identity=identity
-        )
-
-    return score

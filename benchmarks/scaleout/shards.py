@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.causality import CausalityRecord, CausalityUnverified
+from benchmarks.causality import CausalityRecord, CausalityUnverified, unverified_message
 from benchmarks.traces import SCHEMA, Traces
 
 _CAUSALITY_KEY = b"groombench_causality"
@@ -89,15 +89,8 @@ class ShardStore:
 
     def write(self, index: int, traces: Traces, info: Mapping[str, Any]) -> Path:
         """Write one shard's traces (and failure messages) atomically; return the path."""
-        from benchmarks.secrets import redact, secret_values
-
         self.folder.mkdir(parents=True, exist_ok=True)
-        values = secret_values()
-        details = "".join(
-            json.dumps({"conversation_id": cid, "error": redact(message, values)}) + "\n"
-            for cid, message in traces.error_details
-        )
-        _atomic_write(self.errors_path(index), details.encode("utf-8"))
+        _atomic_write(self.errors_path(index), traces.error_lines().encode("utf-8"))
         metadata = dict(traces.table.schema.metadata or {})
         metadata[_CAUSALITY_KEY] = json.dumps(dict(traces.causality), sort_keys=True).encode()
         metadata[_SHARD_KEY] = json.dumps(
@@ -112,8 +105,9 @@ class ShardStore:
         os.replace(temporary, target)
         return target
 
-    def read(self, index: int) -> Traces:
-        """Read one finished shard's traces, failure messages and causality record."""
+    def read(self, index: int) -> tuple[Traces, dict[str, Any]]:
+        """One finished shard: its traces (failure messages, causality record) and what the
+        driver recorded of it (where and how long it ran, what it spent)."""
         table = pq.read_table(self.path(index))
         metadata = table.schema.metadata or {}
         causality = json.loads(metadata.get(_CAUSALITY_KEY, b"{}"))
@@ -123,12 +117,8 @@ class ShardStore:
             for line in errors.read_text(encoding="utf-8").splitlines():
                 record = json.loads(line)
                 details.append((record["conversation_id"], record["error"]))
-        return Traces(table.select(SCHEMA.names).cast(SCHEMA), tuple(details), causality)
-
-    def info(self, index: int) -> dict[str, Any]:
-        """What the driver recorded about a finished shard (where and how long it ran)."""
-        metadata = pq.read_schema(self.path(index)).metadata or {}
-        return dict(json.loads(metadata.get(_SHARD_KEY, b"{}")))
+        traces = Traces(table.select(SCHEMA.names).cast(SCHEMA), tuple(details), causality)
+        return traces, dict(json.loads(metadata.get(_SHARD_KEY, b"{}")))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -235,15 +225,5 @@ def merge_causality(
         tolerance=max(float(r.get("tolerance", 0.0)) for r in with_picks),
     )
     if not record.verified and not allow_unverified:
-        raise CausalityUnverified(
-            f"{unchecked} of {sampled} causality re-checks could not run (the detector failed "
-            "on them): its causality is unverified; fix the detector, use "
-            "runner.causality=strict (causal by construction), or set "
-            "runner.allow_unverified=true to report the run marked UNVERIFIED"
-        )
+        raise CausalityUnverified(unverified_message(unchecked, sampled, "the detector failed"))
     return record.to_dict()
-
-
-def shard_summary(store: ShardStore) -> list[dict[str, Any]]:
-    """Where each finished shard ran and how many conversations it held (for the log)."""
-    return [{"index": i, **store.info(i)} for i in store.finished()]

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchmarks.tracking import PARENT_RUN_FILE
-from tests.helpers import cli
+from tests.helpers import cli, one_parent_sweep
 
 
 @pytest.mark.slow
@@ -86,8 +86,6 @@ def test_a_sweep_through_the_submitit_launcher_logs_one_parent_and_every_job(
     tmp_path: Path,
 ) -> None:
     """Hydra's submitit launcher (local executor: each job a separate process, as on SLURM)."""
-    import mlflow
-
     done = cli(
         tmp_path,
         "detector=lexicon,random,length",
@@ -99,20 +97,7 @@ def test_a_sweep_through_the_submitit_launcher_logs_one_parent_and_every_job(
         "hydra.launcher.timeout_min=10",
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'store.db'}")
-    experiment = client.get_experiment_by_name("groombench")
-    assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id])
-    children = [r for r in runs if "groombench.detector" in r.data.tags]
-    parents = [r for r in runs if "groombench.detector" not in r.data.tags]
-    assert len(parents) == 1 and len(children) == 3
-    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
-    assert all(r.info.status == "FINISHED" for r in runs)
-    assert sorted(r.data.tags["groombench.detector"] for r in children) == [
-        "length",
-        "lexicon",
-        "random",
-    ]
+    one_parent_sweep(tmp_path / "store.db", ["length", "lexicon", "random"])
 
 
 @pytest.mark.slow

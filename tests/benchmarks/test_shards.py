@@ -89,10 +89,10 @@ def test_a_shard_file_is_written_whole_and_read_back_with_its_record(tmp_path: P
     store.write(3, shard, {"node": "n1", "usage": {"calls": 2.0}})
     assert store.finished() == [3]
     assert [p.name for p in (tmp_path / "store").iterdir() if p.name.startswith(".")] == []
-    back = store.read(3)
+    back, info = store.read(3)
     assert back.table.drop(["seconds"]).equals(shard.table.drop(["seconds"]))
     assert back.error_details == (("b", "ValueError: no"),)
     assert back.causality == {"mode": "strict", "checked": 1}
-    assert store.info(3)["usage"] == {"calls": 2.0} and store.info(3)["n_shards"] == 7
+    assert info["usage"] == {"calls": 2.0} and info["n_shards"] == 7
     lines = store.errors_path(3).read_text().splitlines()
     assert [json.loads(line)["conversation_id"] for line in lines] == ["b"]
