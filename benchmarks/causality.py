@@ -46,12 +46,13 @@ class CausalityUnverified(ConfigError):
     """Too many causality re-checks could not run: the run's causality is unverified."""
 
 
-def unverified_message(unchecked: int, sampled: int, why: str) -> str:
+def unverified_message(unchecked: int, sampled: int, why: str, detector: str = "") -> str:
     """What to do when too many re-checks could not run (one process, or a sharded split)."""
+    of = f" of detector '{detector}'" if detector else ""
     return (
-        f"{unchecked} of {sampled} causality re-checks could not run ({why}): the run's "
-        "causality is unverified; fix the detector, use runner.causality=strict (causal by "
-        "construction), or set runner.allow_unverified=true to report the run marked UNVERIFIED"
+        f"{unchecked} of {sampled} causality re-checks{of} could not run ({why}): its causality "
+        "is unverified; fix the detector, use runner.causality=strict (causal by construction), "
+        "or set runner.allow_unverified=true to report the run marked UNVERIFIED"
     )
 
 
@@ -264,7 +265,5 @@ def recheck(
     )
     if not record.verified and not allow_unverified:
         kinds = ", ".join(f"{k} x{n}" for k, n in unchecked.most_common())
-        raise CausalityUnverified(
-            unverified_message(len(bad), len(picks), f"detector '{name}' raised {kinds}")
-        )
+        raise CausalityUnverified(unverified_message(len(bad), len(picks), kinds, name))
     return record

@@ -225,5 +225,7 @@ def merge_causality(
         tolerance=max(float(r.get("tolerance", 0.0)) for r in with_picks),
     )
     if not record.verified and not allow_unverified:
-        raise CausalityUnverified(unverified_message(unchecked, sampled, "the detector failed"))
+        raise CausalityUnverified(
+            unverified_message(unchecked, sampled, "the detector failed on them")
+        )
     return record.to_dict()
